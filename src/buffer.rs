@@ -1,0 +1,183 @@
+//! Storage for the bytes the decoder must keep between chunks.
+//!
+//! The decoder needs four buffers: the line that straddles two chunks, the
+//! event's joined data, the event type, and the last event id. With the
+//! `alloc` feature they are `Vec<u8>`s that grow as needed (up to the
+//! configured limits). Without it the caller supplies fixed storage:
+//! [`SliceBuffer`] over a `&mut [u8]`, or [`ArrayBuffer`] that owns an array.
+
+/// A byte buffer the decoder appends to and clears.
+///
+/// Implemented for `Vec<u8>` (feature `alloc`), [`SliceBuffer`] and
+/// [`ArrayBuffer`]; implement it for other containers (for example a
+/// `heapless::Vec`) if you need to.
+pub trait Buffer {
+    /// The bytes held.
+    fn as_bytes(&self) -> &[u8];
+    /// Removes all bytes, keeping the storage.
+    fn clear(&mut self);
+    /// Appends `bytes`, or returns `Err(())` and appends nothing if they do
+    /// not fit.
+    ///
+    /// # Errors
+    /// When the buffer's fixed capacity would be exceeded.
+    #[allow(clippy::result_unit_err)]
+    fn try_extend(&mut self, bytes: &[u8]) -> Result<(), ()>;
+    /// The most bytes this buffer can ever hold, or `None` when it grows
+    /// without a fixed bound.
+    fn capacity_limit(&self) -> Option<usize>;
+}
+
+#[cfg(feature = "alloc")]
+impl Buffer for alloc::vec::Vec<u8> {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        self
+    }
+    #[inline]
+    fn clear(&mut self) {
+        alloc::vec::Vec::clear(self);
+    }
+    #[inline]
+    fn try_extend(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+    #[inline]
+    fn capacity_limit(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A fixed-capacity [`Buffer`] over a caller's byte slice.
+///
+/// # Example
+/// ```
+/// use ssewire::{Buffer, SliceBuffer};
+/// let mut storage = [0u8; 4];
+/// let mut buf = SliceBuffer::new(&mut storage);
+/// assert!(buf.try_extend(b"abc").is_ok());
+/// assert!(buf.try_extend(b"de").is_err()); // would exceed 4 bytes
+/// assert_eq!(buf.as_bytes(), b"abc");
+/// ```
+#[derive(Debug)]
+pub struct SliceBuffer<'s> {
+    storage: &'s mut [u8],
+    len: usize,
+}
+
+impl<'s> SliceBuffer<'s> {
+    /// Wraps `storage`; its length is the capacity.
+    ///
+    /// # Panics
+    /// Never.
+    pub fn new(storage: &'s mut [u8]) -> Self {
+        SliceBuffer { storage, len: 0 }
+    }
+}
+
+impl Buffer for SliceBuffer<'_> {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        &self.storage[..self.len]
+    }
+    #[inline]
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+    #[inline]
+    fn try_extend(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        let end = self.len.checked_add(bytes.len()).ok_or(())?;
+        let dst = self.storage.get_mut(self.len..end).ok_or(())?;
+        dst.copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+    #[inline]
+    fn capacity_limit(&self) -> Option<usize> {
+        Some(self.storage.len())
+    }
+}
+
+/// A fixed-capacity [`Buffer`] that owns an `N`-byte array.
+///
+/// # Example
+/// ```
+/// use ssewire::{ArrayBuffer, Buffer};
+/// let mut buf = ArrayBuffer::<8>::new();
+/// buf.try_extend(b"id-1").unwrap();
+/// assert_eq!(buf.as_bytes(), b"id-1");
+/// assert_eq!(buf.capacity_limit(), Some(8));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ArrayBuffer<const N: usize> {
+    storage: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> ArrayBuffer<N> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        ArrayBuffer {
+            storage: [0; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> Default for ArrayBuffer<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Buffer for ArrayBuffer<N> {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        &self.storage[..self.len]
+    }
+    #[inline]
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+    #[inline]
+    fn try_extend(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        let end = self.len.checked_add(bytes.len()).ok_or(())?;
+        let dst = self.storage.get_mut(self.len..end).ok_or(())?;
+        dst.copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+    #[inline]
+    fn capacity_limit(&self) -> Option<usize> {
+        Some(N)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_buffer_refuses_overflow_without_partial_write() {
+        let mut s = [0u8; 3];
+        let mut b = SliceBuffer::new(&mut s);
+        b.try_extend(b"ab").unwrap();
+        assert!(b.try_extend(b"cd").is_err());
+        assert_eq!(b.as_bytes(), b"ab");
+        b.clear();
+        b.try_extend(b"xyz").unwrap();
+        assert_eq!(b.as_bytes(), b"xyz");
+    }
+
+    #[test]
+    fn array_buffer_refuses_overflow_without_partial_write() {
+        let mut b = ArrayBuffer::<2>::new();
+        assert!(b.try_extend(b"abc").is_err());
+        assert_eq!(b.as_bytes(), b"");
+        b.try_extend(b"a").unwrap();
+        b.try_extend(b"b").unwrap();
+        assert!(b.try_extend(b"c").is_err());
+        assert_eq!(b.as_bytes(), b"ab");
+    }
+}

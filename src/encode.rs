@@ -1,0 +1,722 @@
+//! The allocation-free encoder.
+//!
+//! Everything written here decodes to exactly the events it was given:
+//!
+//! - data is split at CRLF, LF and lone CR into one `data:` line per line, so
+//!   `"a\r\nb"`, `"a\nb"` and `"a\rb"` all decode as `"a\nb"` (line breaks
+//!   are normalised to LF, the only one a decoder can produce);
+//! - every non-empty value is written after `": "`, so a value that starts
+//!   with a space keeps it through the decoder's one-space strip; an empty
+//!   value is written as a bare field name (`data` alone gives data `""`);
+//! - `event` and `id` values are validated types ([`EventType`], [`EventId`])
+//!   that cannot hold CR or LF (nor NUL, for ids), so no value can end its
+//!   line early and forge fields or events;
+//! - comment text is split at line breaks into several `:` lines, each of
+//!   which is a comment, so a comment can neither end an event nor start a
+//!   field;
+//! - every event ends with a blank line.
+//!
+//! Output uses LF line endings. Sinks: a `&mut [u8]` ([`Encode::encode`]),
+//! any [`core::fmt::Write`], a `Vec<u8>` (feature `alloc`), any
+//! `std::io::Write` (feature `std`) and any `bytes::BufMut` (feature
+//! `bytes`). None of them allocates, except that a `Vec` or `BytesMut` grows
+//! (once, by exactly [`Encode::encoded_len`]) when it lacks room.
+//!
+//! # Example
+//! ```
+//! use ssewire::encode::{Encode, Event, EventId, EventType};
+//!
+//! let ev = Event::new("line one\nline two")
+//!     .event_type(EventType::new("update")?)
+//!     .id(EventId::new("42")?);
+//! let mut out = [0u8; 128];
+//! let n = ev.encode(&mut out)?;
+//! assert_eq!(&out[..n], b"event: update\nid: 42\ndata: line one\ndata: line two\n\n");
+//! assert_eq!(n, ev.encoded_len());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use core::fmt;
+
+use crate::error::{BufferTooSmall, InvalidValue};
+use crate::event::Lossy;
+
+/// The media type of an event stream, for the `Content-Type` header.
+pub const CONTENT_TYPE: &str = "text/event-stream";
+
+/// A keep-alive: an empty comment line and a blank line. Decoders ignore it;
+/// it keeps proxies and load balancers from closing an idle connection.
+/// Write it only between events.
+pub const KEEP_ALIVE: &[u8] = b":\n\n";
+
+/// Checks a value for an `event` field: no CR or LF.
+fn check_line(v: &[u8]) -> Result<(), InvalidValue> {
+    match memchr::memchr2(b'\r', b'\n', v) {
+        Some(at) => Err(InvalidValue::LineBreak { at }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a value for an `id` field: no CR, LF or NUL.
+pub(crate) fn check_id(v: &[u8]) -> Result<(), InvalidValue> {
+    match memchr::memchr3(b'\r', b'\n', 0, v) {
+        Some(at) if v[at] == 0 => Err(InvalidValue::Null { at }),
+        Some(at) => Err(InvalidValue::LineBreak { at }),
+        None => Ok(()),
+    }
+}
+
+/// A validated event type: it contains no CR or LF.
+///
+/// An empty event type means `message` and is not written.
+///
+/// # Example
+/// ```
+/// use ssewire::encode::EventType;
+/// assert!(EventType::new("chat.delta").is_ok());
+/// assert!(EventType::new("x\ndata: forged").is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventType<'a>(&'a [u8]);
+
+impl<'a> EventType<'a> {
+    /// Validates `value` (a `&str`, `&[u8]`, `&String`, ...).
+    ///
+    /// # Errors
+    /// [`InvalidValue::LineBreak`] when it contains CR or LF.
+    pub fn new<V: AsRef<[u8]> + ?Sized>(value: &'a V) -> Result<Self, InvalidValue> {
+        let v = value.as_ref();
+        check_line(v)?;
+        Ok(EventType(v))
+    }
+
+    /// The value's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// A validated event id: it contains no CR, LF or NUL, so decoders accept it
+/// as the last event id exactly as written.
+///
+/// # Example
+/// ```
+/// use ssewire::encode::EventId;
+/// let id = EventId::new("msg-17")?;
+/// assert!(id.is_header_safe());
+/// assert!(EventId::new("a\0b").is_err());
+/// # Ok::<(), ssewire::InvalidValue>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventId<'a>(&'a [u8]);
+
+impl<'a> EventId<'a> {
+    /// Validates `value`. An empty id is valid: it resets the client's last
+    /// event id.
+    ///
+    /// # Errors
+    /// [`InvalidValue::LineBreak`] for CR or LF, [`InvalidValue::Null`] for
+    /// NUL.
+    pub fn new<V: AsRef<[u8]> + ?Sized>(value: &'a V) -> Result<Self, InvalidValue> {
+        let v = value.as_ref();
+        check_id(v)?;
+        Ok(EventId(v))
+    }
+
+    /// The value's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// True when this id can be sent back unchanged as a `Last-Event-ID`
+    /// request header: no control characters other than tab, and no leading
+    /// or trailing space or tab (HTTP strips those, so the server would see
+    /// a different id). Bytes of 0x80 and above (UTF-8) are allowed as HTTP
+    /// `obs-text`, which is how browsers send them. An empty id is not sent
+    /// at all, so it is not header-safe.
+    #[must_use]
+    pub fn is_header_safe(&self) -> bool {
+        is_header_safe(self.0)
+    }
+}
+
+/// True when `value` can be sent unchanged as an HTTP header value; see
+/// [`EventId::is_header_safe`].
+///
+/// # Example
+/// ```
+/// assert!(ssewire::encode::is_header_safe(b"42"));
+/// assert!(!ssewire::encode::is_header_safe(b" 42"));
+/// assert!(!ssewire::encode::is_header_safe(b"4\x7f2"));
+/// ```
+#[must_use]
+pub fn is_header_safe(value: &[u8]) -> bool {
+    let ws = |b: &u8| *b == b' ' || *b == b'\t';
+    match (value.first(), value.last()) {
+        (Some(f), Some(l)) if !ws(f) && !ws(l) => value
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f)),
+        _ => false,
+    }
+}
+
+/// An event to write.
+///
+/// # Example
+/// ```
+/// use ssewire::encode::{Encode, Event};
+/// let mut out = Vec::new();
+/// Event::new(" spaced").retry(2500).encode_vec(&mut out);
+/// assert_eq!(out, b"retry: 2500\ndata:  spaced\n\n");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Event<'a> {
+    data: &'a [u8],
+    event_type: &'a [u8],
+    id: Option<&'a [u8]>,
+    retry: Option<u64>,
+}
+
+impl<'a> Event<'a> {
+    /// An event of type `message` with this data (a `&str`, `&[u8]`, ...).
+    /// Any data is valid; line breaks in it become LF when decoded.
+    #[must_use]
+    pub fn new<D: AsRef<[u8]> + ?Sized>(data: &'a D) -> Self {
+        Event {
+            data: data.as_ref(),
+            event_type: b"",
+            id: None,
+            retry: None,
+        }
+    }
+
+    /// Sets the event type.
+    #[must_use]
+    pub fn event_type(mut self, event_type: EventType<'a>) -> Self {
+        self.event_type = event_type.0;
+        self
+    }
+
+    /// Validates and sets the event type.
+    ///
+    /// # Errors
+    /// As [`EventType::new`].
+    pub fn try_event_type<V: AsRef<[u8]> + ?Sized>(
+        self,
+        value: &'a V,
+    ) -> Result<Self, InvalidValue> {
+        Ok(self.event_type(EventType::new(value)?))
+    }
+
+    /// Sets the id (the client's last event id from this event on).
+    #[must_use]
+    pub fn id(mut self, id: EventId<'a>) -> Self {
+        self.id = Some(id.0);
+        self
+    }
+
+    /// Validates and sets the id.
+    ///
+    /// # Errors
+    /// As [`EventId::new`].
+    pub fn try_id<V: AsRef<[u8]> + ?Sized>(self, value: &'a V) -> Result<Self, InvalidValue> {
+        Ok(self.id(EventId::new(value)?))
+    }
+
+    /// Sets the client's reconnection time, in milliseconds.
+    #[must_use]
+    pub fn retry(mut self, milliseconds: u64) -> Self {
+        self.retry = Some(milliseconds);
+        self
+    }
+
+    /// The data.
+    #[must_use]
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+}
+
+/// A comment, for keep-alives or annotations. Each line of the text becomes
+/// its own comment line; decoders ignore them. It does not end an event.
+///
+/// # Example
+/// ```
+/// use ssewire::encode::{Comment, Encode};
+/// let mut out = [0u8; 32];
+/// let n = Comment::new("two\nlines").encode(&mut out).unwrap();
+/// assert_eq!(&out[..n], b": two\n: lines\n");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Comment<'a>(&'a [u8]);
+
+impl<'a> Comment<'a> {
+    /// A comment with this text.
+    #[must_use]
+    pub fn new<T: AsRef<[u8]> + ?Sized>(text: &'a T) -> Self {
+        Comment(text.as_ref())
+    }
+}
+
+/// A standalone `retry` line: sets the client's reconnection time, in
+/// milliseconds, without sending an event.
+///
+/// # Example
+/// ```
+/// use ssewire::encode::{Encode, Retry};
+/// let mut out = [0u8; 16];
+/// let n = Retry(3000).encode(&mut out).unwrap();
+/// assert_eq!(&out[..n], b"retry: 3000\n");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Retry(pub u64);
+
+/// Any one thing the encoder writes, for mixed sequences.
+///
+/// # Example
+/// ```
+/// use ssewire::encode::{Comment, Encode, Event, Item, Retry};
+/// let items = [Item::Retry(Retry(1000)), Item::Comment(Comment::new("hi")), Item::Event(Event::new("x"))];
+/// let mut out = [0u8; 64];
+/// let n = items[..].encode(&mut out).unwrap();
+/// assert_eq!(&out[..n], b"retry: 1000\n: hi\ndata: x\n\n");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Item<'a> {
+    /// An event.
+    Event(Event<'a>),
+    /// A comment.
+    Comment(Comment<'a>),
+    /// A `retry` line.
+    Retry(Retry),
+}
+
+mod private {
+    /// Where the encoder puts bytes. Not nameable outside the crate, which
+    /// seals [`Encode`](super::Encode).
+    pub trait Sink {
+        type Error;
+        fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error>;
+    }
+
+    pub trait Sealed {
+        fn emit<S: Sink>(&self, sink: &mut S) -> Result<(), S::Error>;
+    }
+}
+use private::{Sealed, Sink};
+
+/// Calls `f` with each line of `text`, split at CRLF, LF and lone CR. An
+/// empty text, or a trailing line break, gives an empty last line.
+#[inline]
+fn for_each_line<E>(text: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+    let mut rest = text;
+    loop {
+        match memchr::memchr2(b'\n', b'\r', rest) {
+            None => return f(rest),
+            Some(i) => {
+                f(&rest[..i])?;
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                rest = &rest[i + skip..];
+            }
+        }
+    }
+}
+
+/// Writes `name: value\n`, or `name\n` for an empty value.
+#[inline]
+fn field<S: Sink>(s: &mut S, name: &[u8], value: &[u8]) -> Result<(), S::Error> {
+    if value.is_empty() {
+        s.put(name)?;
+        s.put(b"\n")
+    } else {
+        s.put(name)?;
+        s.put(b": ")?;
+        s.put(value)?;
+        s.put(b"\n")
+    }
+}
+
+/// Formats `n` in decimal into `buf`, returning the digits.
+#[inline]
+fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+impl Sealed for Event<'_> {
+    fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        if !self.event_type.is_empty() {
+            field(s, b"event", self.event_type)?;
+        }
+        if let Some(id) = self.id {
+            field(s, b"id", id)?;
+        }
+        if let Some(ms) = self.retry {
+            field(s, b"retry", decimal(ms, &mut [0; 20]))?;
+        }
+        for_each_line(self.data, |line| field(s, b"data", line))?;
+        s.put(b"\n")
+    }
+}
+
+impl Sealed for Comment<'_> {
+    fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        // Not `field`: an empty name would make an empty line, a blank line
+        // that dispatches. Every comment line starts with the colon.
+        for_each_line(self.0, |line| {
+            if line.is_empty() {
+                s.put(b":\n")
+            } else {
+                s.put(b": ")?;
+                s.put(line)?;
+                s.put(b"\n")
+            }
+        })
+    }
+}
+
+impl Sealed for Retry {
+    fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        field(s, b"retry", decimal(self.0, &mut [0; 20]))
+    }
+}
+
+impl Sealed for Item<'_> {
+    fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        match self {
+            Item::Event(e) => e.emit(s),
+            Item::Comment(c) => c.emit(s),
+            Item::Retry(r) => r.emit(s),
+        }
+    }
+}
+
+impl<T: Encode> Sealed for [T] {
+    fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        self.iter().try_for_each(|item| item.emit(s))
+    }
+}
+
+/// Counts bytes instead of writing them.
+struct Counter(usize);
+
+impl Sink for Counter {
+    type Error = core::convert::Infallible;
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.0 += bytes.len();
+        Ok(())
+    }
+}
+
+/// Writes into a slice known to be large enough.
+struct SliceSink<'o> {
+    out: &'o mut [u8],
+    at: usize,
+}
+
+impl Sink for SliceSink<'_> {
+    type Error = BufferTooSmall;
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
+        let end = self.at + bytes.len();
+        match self.out.get_mut(self.at..end) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.at = end;
+                Ok(())
+            }
+            None => Err(BufferTooSmall {
+                needed: end,
+                available: self.out.len(),
+            }),
+        }
+    }
+}
+
+struct FmtSink<'w, W: ?Sized>(&'w mut W);
+
+impl<W: fmt::Write + ?Sized> Sink for FmtSink<'_, W> {
+    type Error = fmt::Error;
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> fmt::Result {
+        match core::str::from_utf8(bytes) {
+            Ok(s) => self.0.write_str(s),
+            Err(_) => fmt::Write::write_fmt(self.0, format_args!("{}", Lossy(bytes))),
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Sink for alloc::vec::Vec<u8> {
+    type Error = core::convert::Infallible;
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "bytes")]
+struct BufMutSink<'b, M: ?Sized>(&'b mut M);
+
+#[cfg(feature = "bytes")]
+impl<M: bytes::BufMut + ?Sized> Sink for BufMutSink<'_, M> {
+    type Error = core::convert::Infallible;
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.0.put_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Writing events, comments and retry lines (and slices of them) to the
+/// supported sinks. Implemented for [`Event`], [`Comment`], [`Retry`],
+/// [`Item`] and slices of any of them; sealed.
+pub trait Encode: Sealed {
+    /// The exact number of bytes the encoding takes.
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::encode::{Encode, Event};
+    /// assert_eq!(Event::new("hi").encoded_len(), "data: hi\n\n".len());
+    /// ```
+    fn encoded_len(&self) -> usize {
+        let mut c = Counter(0);
+        match self.emit(&mut c) {
+            Ok(()) => c.0,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Writes into `out`, returning the number of bytes written.
+    ///
+    /// # Errors
+    /// [`BufferTooSmall`] (with the size needed) when `out` is too short;
+    /// then nothing is written.
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::encode::{Encode, Event};
+    /// let mut small = [0u8; 4];
+    /// let err = Event::new("hello").encode(&mut small).unwrap_err();
+    /// assert_eq!(err.needed, 13);
+    /// assert_eq!(small, [0; 4]);
+    /// ```
+    fn encode(&self, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let needed = self.encoded_len();
+        if needed > out.len() {
+            return Err(BufferTooSmall {
+                needed,
+                available: out.len(),
+            });
+        }
+        let mut sink = SliceSink { out, at: 0 };
+        self.emit(&mut sink)?;
+        Ok(sink.at)
+    }
+
+    /// Writes into any [`fmt::Write`] (a `String`, a `heapless::String`, a
+    /// formatter...). Bytes that are not valid UTF-8 are written as U+FFFD,
+    /// which is what every decoder turns them into anyway.
+    ///
+    /// # Errors
+    /// When the writer fails.
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::encode::{Encode, Event};
+    /// let mut s = String::new();
+    /// Event::new("a\r\nb").encode_fmt(&mut s).unwrap();
+    /// assert_eq!(s, "data: a\ndata: b\n\n");
+    /// ```
+    fn encode_fmt<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
+        self.emit(&mut FmtSink(w))
+    }
+
+    /// Appends to a `Vec<u8>`, reserving exactly [`Encode::encoded_len`]
+    /// first (a reused `Vec` with room does not allocate). Returns the number
+    /// of bytes appended.
+    #[cfg(feature = "alloc")]
+    fn encode_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
+        let n = self.encoded_len();
+        out.reserve(n);
+        match self.emit(out) {
+            Ok(()) => n,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Writes to a [`std::io::Write`] with one `write_all` per piece, without
+    /// buffering of its own (wrap unbuffered writers in a `BufWriter`).
+    /// Returns the number of bytes written.
+    ///
+    /// # Errors
+    /// The writer's errors.
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::encode::{Encode, Event};
+    /// let mut out = std::io::Cursor::new(Vec::new());
+    /// let n = Event::new("x").encode_io(&mut out)?;
+    /// assert_eq!(n, 9);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(feature = "std")]
+    fn encode_io<W: std::io::Write + ?Sized>(&self, w: &mut W) -> std::io::Result<usize> {
+        struct IoSink<'w, W: ?Sized>(&'w mut W);
+        impl<W: std::io::Write + ?Sized> Sink for IoSink<'_, W> {
+            type Error = std::io::Error;
+            fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+                self.0.write_all(bytes)
+            }
+        }
+        let n = self.encoded_len();
+        self.emit(&mut IoSink(w))?;
+        Ok(n)
+    }
+
+    /// Writes into a [`bytes::BufMut`] (for example a reused `BytesMut`).
+    /// Returns the number of bytes written.
+    ///
+    /// # Errors
+    /// [`BufferTooSmall`] when `buf.remaining_mut()` is smaller than the
+    /// encoding; then nothing is written. (`BytesMut` and `Vec<u8>` grow, so
+    /// they always have room.)
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::encode::{Encode, Event};
+    /// let mut buf = bytes::BytesMut::with_capacity(64);
+    /// Event::new("x").encode_buf(&mut buf).unwrap();
+    /// assert_eq!(&buf[..], b"data: x\n\n");
+    /// ```
+    #[cfg(feature = "bytes")]
+    fn encode_buf<M: bytes::BufMut + ?Sized>(&self, buf: &mut M) -> Result<usize, BufferTooSmall> {
+        let needed = self.encoded_len();
+        let available = buf.remaining_mut();
+        if needed > available {
+            return Err(BufferTooSmall { needed, available });
+        }
+        match self.emit(&mut BufMutSink(buf)) {
+            Ok(()) => Ok(needed),
+            Err(never) => match never {},
+        }
+    }
+}
+
+impl Encode for Event<'_> {}
+impl Encode for Comment<'_> {}
+impl Encode for Retry {}
+impl Encode for Item<'_> {}
+impl<T: Encode> Encode for [T] {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc<T: Encode + ?Sized>(t: &T) -> ([u8; 256], usize) {
+        let mut out = [0u8; 256];
+        let n = t.encode(&mut out).unwrap();
+        assert_eq!(n, t.encoded_len());
+        (out, n)
+    }
+
+    macro_rules! assert_enc {
+        ($item:expr, $want:expr) => {{
+            let (out, n) = enc(&$item);
+            assert_eq!(Lossy(&out[..n]), Lossy($want));
+        }};
+    }
+
+    #[test]
+    fn data_lines_split_at_every_line_break_kind() {
+        assert_enc!(
+            Event::new("a\r\nb\nc\rd"),
+            b"data: a\ndata: b\ndata: c\ndata: d\n\n"
+        );
+    }
+
+    #[test]
+    fn empty_data_is_a_bare_data_line() {
+        assert_enc!(Event::new(""), b"data\n\n");
+        assert_enc!(Event::new("\n"), b"data\ndata\n\n");
+    }
+
+    #[test]
+    fn leading_space_survives_one_space_strip() {
+        assert_enc!(Event::new(" x"), b"data:  x\n\n");
+    }
+
+    #[test]
+    fn all_fields_in_order() {
+        let ev = Event::new("d")
+            .try_event_type("t")
+            .unwrap()
+            .try_id("")
+            .unwrap()
+            .retry(0);
+        assert_enc!(ev, b"event: t\nid\nretry: 0\ndata: d\n\n");
+    }
+
+    #[test]
+    fn retry_max_is_decimal() {
+        assert_enc!(Retry(u64::MAX), b"retry: 18446744073709551615\n");
+    }
+
+    #[test]
+    fn comments_split_into_comment_lines() {
+        assert_enc!(Comment::new(""), b":\n");
+        assert_enc!(Comment::new("a\r\n\rb"), b": a\n:\n: b\n");
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        assert_eq!(
+            EventType::new("a\rb"),
+            Err(InvalidValue::LineBreak { at: 1 })
+        );
+        assert_eq!(EventId::new("ab\n"), Err(InvalidValue::LineBreak { at: 2 }));
+        assert_eq!(EventId::new("a\0"), Err(InvalidValue::Null { at: 1 }));
+        assert!(EventType::new("a\0").is_ok());
+    }
+
+    #[test]
+    fn too_small_buffer_writes_nothing() {
+        let mut out = [7u8; 8];
+        let e = Event::new("0123456789").encode(&mut out).unwrap_err();
+        assert_eq!(
+            e,
+            BufferTooSmall {
+                needed: 18,
+                available: 8
+            }
+        );
+        assert_eq!(out, [7u8; 8]);
+    }
+
+    #[test]
+    fn header_safety() {
+        assert!(EventId::new("abc").unwrap().is_header_safe());
+        assert!(EventId::new("a b\tc").unwrap().is_header_safe());
+        assert!(EventId::new("é").unwrap().is_header_safe());
+        assert!(!EventId::new("").unwrap().is_header_safe());
+        assert!(!EventId::new("a ").unwrap().is_header_safe());
+        assert!(!EventId::new("\ta").unwrap().is_header_safe());
+        assert!(!EventId::new("a\x01").unwrap().is_header_safe());
+    }
+}

@@ -1,0 +1,102 @@
+//! Server-Sent Events (`text/event-stream`) on the wire: an incremental,
+//! zero-copy, `no_std` decoder that does exactly what the WHATWG HTML spec
+//! (9.2.5 "Parsing an event stream", 9.2.6 "Interpreting an event stream")
+//! says, for any chunking of the input, and an allocation-free encoder whose
+//! output always decodes to the events it was given.
+//!
+//! The decoder is sans-IO: you feed it byte chunks as they arrive, split
+//! anywhere, and it hands back events whose bytes borrow your chunk when they
+//! lie inside it, or its own buffers when they straddled chunks. It never
+//! panics; limits on line and event size give typed errors and the stream
+//! goes on.
+//!
+//! # Decoding a stream that arrives in pieces
+//! ```
+//! use ssewire::{Decoder, Step};
+//!
+//! let chunks: [&[u8]; 4] = [b"\xEF\xBB", b"\xBFevent: greet\nda", b"ta: hello\r", b"\ndata:  world\n\n"];
+//! let mut dec = Decoder::new();
+//! let mut events = Vec::new();
+//! for chunk in chunks {
+//!     let mut rest = chunk;
+//!     loop {
+//!         let feed = dec.feed(rest);
+//!         rest = &rest[feed.consumed..];
+//!         match feed.step {
+//!             Ok(Step::Event(ev)) => events.push(ev.to_owned_event()),
+//!             Ok(Step::NeedInput) => break,
+//!             Ok(_) => {} // retry updates, comments when enabled
+//!             Err(e) => eprintln!("event dropped: {e}"),
+//!         }
+//!     }
+//! }
+//! let _ = dec.finish(); // end of stream: drops an unterminated event
+//! assert_eq!(events.len(), 1);
+//! assert_eq!(events[0].event_type, "greet");
+//! assert_eq!(events[0].data, "hello\n world");
+//! ```
+//!
+//! # Encoding
+//! ```
+//! use ssewire::encode::{Encode, Event, EventId, KEEP_ALIVE};
+//!
+//! let mut out = Vec::new();
+//! Event::new("multi\nline").id(EventId::new("7")?).encode_vec(&mut out);
+//! out.extend_from_slice(KEEP_ALIVE);
+//! assert_eq!(out, b"id: 7\ndata: multi\ndata: line\n\n:\n\n");
+//! # Ok::<(), ssewire::InvalidValue>(())
+//! ```
+//!
+//! # Without `std` or `alloc`
+//! With `default-features = false` the crate is `#![no_std]` and needs no
+//! allocator: give the decoder fixed storage. Their sizes cap line and data
+//! lengths (see [`Buffers`]).
+//! ```
+//! use ssewire::{ArrayBuffer, Buffers, Config, Decoder, Step};
+//!
+//! let mut dec: Decoder<ArrayBuffer<512>> = Decoder::with_buffers(Buffers::default(), &Config::default());
+//! let feed = dec.feed(b"data: {\"temp\":21}\n\n");
+//! let Ok(Step::Event(ev)) = feed.step else { panic!() };
+//! assert_eq!(ev.data(), br#"{"temp":21}"#);
+//! ```
+//!
+//! # Features
+//! | feature | default | adds |
+//! |---------|---------|------|
+//! | `std`   | yes     | `std::io::Write` encoding, the [`io`](crate::io) reader adapter; implies `alloc` |
+//! | `alloc` | via std | growable buffers ([`Decoder::new`]), [`OwnedEvent`], lossy `Cow<str>` accessors, `Vec` encoding |
+//! | `bytes` | no      | `bytes::BufMut` encoding; implies `alloc` |
+//!
+//! With no features at all the decoder and the encoder are complete.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod buffer;
+mod decoder;
+pub mod encode;
+mod error;
+mod event;
+mod field;
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub mod io;
+mod scan;
+
+pub use buffer::{ArrayBuffer, Buffer, SliceBuffer};
+pub use decoder::{Buffers, Config, Decoder, DefaultBuffer, Feed, Finish, LineDecoder, Step};
+pub use error::{BufferTooSmall, DecodeError, InvalidValue};
+#[cfg(feature = "alloc")]
+pub use event::OwnedEvent;
+pub use event::{Event, Lossy};
+pub use field::{parse_retry, Field, FieldName, Line};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
