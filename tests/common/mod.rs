@@ -32,12 +32,19 @@ pub fn run_config(chunks: &[&[u8]], config: &Config) -> (Vec<Out>, Vec<ssewire::
     );
     let got = run_decoder(fixed, chunks);
     #[cfg(feature = "alloc")]
-    assert_eq!(run_decoder(Decoder::with_config(config), chunks), got, "growable and fixed buffers differ");
+    assert_eq!(
+        run_decoder(Decoder::with_config(config), chunks),
+        got,
+        "growable and fixed buffers differ"
+    );
     got
 }
 
 /// Feeds `chunks` to `dec` and collects everything it reports.
-pub fn run_decoder<B: Buffer>(mut dec: Decoder<B>, chunks: &[&[u8]]) -> (Vec<Out>, Vec<ssewire::DecodeError>) {
+pub fn run_decoder<B: Buffer>(
+    mut dec: Decoder<B>,
+    chunks: &[&[u8]],
+) -> (Vec<Out>, Vec<ssewire::DecodeError>) {
     let mut out = Vec::new();
     let mut errs = Vec::new();
     for chunk in chunks {
@@ -67,7 +74,11 @@ fn lossy(b: &[u8]) -> String {
 /// Converts a step to the model's vocabulary.
 pub fn to_out(step: Step<'_>) -> Out {
     match step {
-        Step::Event(ev) => Out::Event(lossy(ev.event_type()), lossy(ev.data()), lossy(ev.last_event_id())),
+        Step::Event(ev) => Out::Event(
+            lossy(ev.event_type()),
+            lossy(ev.data()),
+            lossy(ev.last_event_id()),
+        ),
         Step::Retry(ms) => Out::Retry(ms),
         Step::Comment(c) => Out::Comment(lossy(c)),
         other => panic!("unexpected step {other:?}"),

@@ -112,3 +112,104 @@ pub fn decode_from(input: &[u8], comments: bool, initial_id: &str) -> Vec<Out> {
     }
     out
 }
+
+/// The decoder's documented limit recovery, on top of the same rules:
+/// a line longer than `max_line` bytes is skipped and drops its event; data
+/// growing past `max_data` bytes drops its event; a dropped event's
+/// remaining `data` and `event` lines are ignored up to the next blank line,
+/// while `id` and `retry` lines still apply. Works on raw bytes (lengths are
+/// in bytes) and decodes strings at the end. Returns the outputs and the
+/// number of limit errors.
+pub fn decode_limited(input: &[u8], max_line: usize, max_data: usize) -> (Vec<Out>, usize) {
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    // A stream that is so far only the start of a BOM has no content yet.
+    if b"\xEF\xBB\xBF".starts_with(input) {
+        return (Vec::new(), 0);
+    }
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let mut lines: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'\r' => {
+                lines.push(&input[start..i]);
+                if input.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            b'\n' => {
+                lines.push(&input[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut out = Vec::new();
+    // An unterminated last line is never interpreted, but one that is
+    // already too long has been reported (the decoder cannot wait for its
+    // end without buffering it).
+    let mut errors = usize::from(input.len() - start > max_line);
+    let mut data: Option<Vec<u8>> = None;
+    let mut event_type: Vec<u8> = Vec::new();
+    let mut id: Vec<u8> = Vec::new();
+    let mut discard = false;
+    for line in lines {
+        if line.len() > max_line {
+            errors += 1;
+            data = None;
+            event_type.clear();
+            discard = true;
+            continue;
+        }
+        if line.is_empty() {
+            if let (Some(d), false) = (data.take(), discard) {
+                let ty = if event_type.is_empty() {
+                    "message".to_string()
+                } else {
+                    lossy(&event_type)
+                };
+                out.push(Out::Event(ty, lossy(&d), lossy(&id)));
+            }
+            event_type.clear();
+            discard = false;
+            continue;
+        }
+        if line[0] == b':' {
+            continue;
+        }
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(c) => {
+                let v = &line[c + 1..];
+                (&line[..c], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &b""[..]),
+        };
+        match name {
+            b"data" if !discard => {
+                let new_len = data.as_ref().map_or(0, |d| d.len() + 1) + value.len();
+                if new_len > max_data {
+                    errors += 1;
+                    data = None;
+                    event_type.clear();
+                    discard = true;
+                } else {
+                    let d = data.get_or_insert_with(Vec::new);
+                    if !d.is_empty() || new_len > value.len() {
+                        d.push(b'\n');
+                    }
+                    d.extend_from_slice(value);
+                }
+            }
+            b"event" if !discard => event_type = value.to_vec(),
+            b"id" if !value.contains(&0) => id = value.to_vec(),
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                out.push(Out::Retry(lossy(value).parse::<u64>().unwrap_or(u64::MAX)));
+            }
+            _ => {}
+        }
+    }
+    (out, errors)
+}

@@ -1,0 +1,166 @@
+//! Allocation counting: the borrowed event path and the encoder allocate
+//! nothing once buffers are warm. A counting global allocator lives in this
+//! test binary only, counting per thread (the harness's own threads
+//! allocate too); tests here also run one at a time under a lock.
+#![cfg(feature = "alloc")]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Mutex;
+
+use ssewire::encode::{Comment, Encode, Event as Out, EventId, EventType, Item, Retry};
+use ssewire::{Decoder, Step};
+
+struct Counting;
+
+thread_local! {
+    // Const-initialised and without a destructor, so using it inside the
+    // allocator cannot recurse into the allocator.
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    ALLOCS.with(|c| c.set(c.get() + 1));
+}
+static LOCK: Mutex<()> = Mutex::new(());
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    let before = ALLOCS.with(Cell::get);
+    let r = f();
+    (ALLOCS.with(Cell::get) - before, r)
+}
+
+/// A stream with every shape of event: single and multi-line data, types,
+/// ids, retry, comments, CRLF, and lines longer than the chunk size.
+fn stream(events: usize) -> Vec<u8> {
+    let mut s = Vec::new();
+    for i in 0..events {
+        s.extend_from_slice(b": keep-alive\r\n");
+        s.extend_from_slice(format!("id: {i}\nevent: tick\r\n").as_bytes());
+        s.extend_from_slice(b"data: {\"choices\":[{\"delta\":{\"content\":\"token\"}}]}\n");
+        if i % 3 == 0 {
+            s.extend_from_slice(b"data: second line\r");
+            s.extend_from_slice(&[b'x'; 300]);
+            s.push(b'\n');
+        }
+        if i % 50 == 0 {
+            s.extend_from_slice(b"retry: 2500\n");
+        }
+        s.extend_from_slice(b"\n");
+    }
+    s
+}
+
+fn decode_all(dec: &mut Decoder, input: &[u8], chunk: usize) -> (usize, usize) {
+    let (mut events, mut bytes) = (0, 0);
+    for c in input.chunks(chunk) {
+        let mut rest = c;
+        loop {
+            let f = dec.feed(rest);
+            rest = &rest[f.consumed..];
+            match f.step {
+                Ok(Step::Event(ev)) => {
+                    events += 1;
+                    bytes += ev.data().len() + ev.event_type().len() + ev.last_event_id().len();
+                }
+                Ok(Step::NeedInput) => break,
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    (events, bytes)
+}
+
+#[test]
+fn borrowed_event_path_allocates_nothing_once_warm() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let input = stream(2000);
+    for chunk in [input.len(), 4096, 61, 7, 1] {
+        let mut dec = Decoder::new();
+        // Warm up on the same shapes, then count over the whole stream.
+        let warm = decode_all(&mut dec, &input[..input.len() / 10], chunk);
+        assert!(warm.0 > 0);
+        let _ = dec.finish();
+        let (n, (events, _)) = allocations(|| decode_all(&mut dec, &input, chunk));
+        assert_eq!(events, 2000, "chunk {chunk}");
+        assert_eq!(n, 0, "allocations with chunk size {chunk}");
+    }
+}
+
+#[test]
+fn single_chunk_events_allocate_nothing_even_cold() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let input = b"id: 1\nevent: a\ndata: x\n\ndata: y\n\n".repeat(100);
+    let mut dec = Decoder::new();
+    // The id buffer is the only one that needs room here.
+    dec.set_last_event_id(b"0").unwrap();
+    let (n, (events, _)) = allocations(|| decode_all(&mut dec, &input, input.len()));
+    assert_eq!(events, 200);
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn encoder_allocates_nothing() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let id = EventId::new("12345").unwrap();
+    let ty = EventType::new("content_block_delta").unwrap();
+    let data = "{\"text\":\"hi\"}\nsecond line\r\nthird";
+    let ev = Out::new(data).event_type(ty).id(id).retry(1000);
+    let items = [
+        Item::Event(ev),
+        Item::Comment(Comment::new("ping")),
+        Item::Retry(Retry(5)),
+    ];
+
+    let mut slice = [0u8; 4096];
+    let mut vec = Vec::with_capacity(1 << 16);
+    let mut string = String::with_capacity(1 << 16);
+    #[cfg(feature = "bytes")]
+    let mut bm = bytes::BytesMut::with_capacity(1 << 16);
+    let (n, ()) = allocations(|| {
+        for _ in 0..100 {
+            assert!(ev.encode(&mut slice).is_ok());
+            assert!(items[..].encode(&mut slice).is_ok());
+            assert_eq!(ev.encoded_len(), ev.encode(&mut slice).unwrap());
+            vec.clear();
+            ev.encode_vec(&mut vec);
+            items[..].encode_vec(&mut vec);
+            string.clear();
+            ev.encode_fmt(&mut string).unwrap();
+            #[cfg(feature = "bytes")]
+            {
+                bm.clear();
+                ev.encode_buf(&mut bm).unwrap();
+            }
+        }
+    });
+    assert_eq!(n, 0);
+    assert!(vec.starts_with(b"event: content_block_delta\nid: 12345\nretry: 1000\ndata: {"));
+}
+
+#[test]
+fn counting_allocator_counts() {
+    // Guards the tests above against a counter that never moves.
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (n, v) = allocations(|| vec![1u8; 10]);
+    assert!(n >= 1);
+    drop(v);
+}

@@ -1,0 +1,273 @@
+//! Property tests: any chunking of any stream gives exactly the reference
+//! model's output; limits give exactly the limited model's output; encoding
+//! then decoding gives back what was encoded.
+//!
+//! Case counts follow `PROPTEST_CASES` (CI pins it).
+
+mod common;
+
+use common::{model, run_config, split_at, Out};
+use proptest::prelude::*;
+use ssewire::encode::{Comment, Encode, Event, EventId, EventType, Item, Retry};
+use ssewire::Config;
+
+/// Fragments that exercise the rules, mixed with arbitrary bytes.
+fn fragment() -> impl Strategy<Value = Vec<u8>> {
+    let tricky: Vec<&'static [u8]> = vec![
+        b"data",
+        b"data:",
+        b"data: ",
+        b"event",
+        b"event: ",
+        b"id",
+        b"id: ",
+        b"retry",
+        b"retry: ",
+        b":",
+        b": ",
+        b" ",
+        b"  ",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\n\n",
+        b"\r\r",
+        b"\0",
+        b"\xEF\xBB\xBF",
+        b"\xEF",
+        b"\xBB",
+        b"\xBF",
+        b"\xFF\xFE",
+        b"\xC3",
+        b"\xC3\xA9",
+        b"\xF0\x9F\x98\x80",
+        b"\xED\xA0\x80",
+        b"0",
+        b"123",
+        b"1.5",
+        b"-1",
+        b"99999999999999999999999",
+        b"x",
+        b"Data",
+        b"data ",
+        b"\t",
+        b"message",
+    ];
+    prop_oneof![
+        4 => proptest::sample::select(tricky).prop_map(<[u8]>::to_vec),
+        1 => proptest::collection::vec(any::<u8>(), 0..6),
+    ]
+}
+
+fn stream() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(fragment(), 0..40).prop_map(|f| f.concat())
+}
+
+fn cuts(len: usize) -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(0..=len, 0..8).prop_map(|mut v| {
+        v.sort_unstable();
+        v
+    })
+}
+
+fn stream_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+    stream().prop_flat_map(|s| {
+        let n = s.len();
+        (Just(s), cuts(n))
+    })
+}
+
+proptest! {
+    #[test]
+    fn any_chunking_matches_the_model((input, cuts) in stream_and_cuts(), comments in any::<bool>()) {
+        let chunks = split_at(&input, &cuts);
+        let mut config = Config::default();
+        config.comments(comments);
+        let (out, errs) = run_config(&chunks, &config);
+        prop_assert!(errs.is_empty());
+        prop_assert_eq!(out, model::decode(&input, comments));
+    }
+
+    #[test]
+    fn byte_by_byte_matches_the_model(input in stream()) {
+        let chunks: Vec<&[u8]> = input.chunks(1).collect();
+        let (out, _) = run_config(&chunks, &Config::default());
+        prop_assert_eq!(out, model::decode(&input, false));
+    }
+
+    #[test]
+    fn limited_model_without_limits_is_the_model(input in stream()) {
+        prop_assert_eq!(model::decode_limited(&input, usize::MAX, usize::MAX), (model::decode(&input, false), 0));
+    }
+
+    #[test]
+    fn limits_match_the_limited_model(
+        (input, cuts) in stream_and_cuts(),
+        max_line in 0usize..24,
+        max_data in 0usize..32,
+    ) {
+        let chunks = split_at(&input, &cuts);
+        let mut config = Config::default();
+        config.max_line_len(max_line).max_data_len(max_data);
+        let (out, errs) = run_config(&chunks, &config);
+        let (want, want_errs) = model::decode_limited(&input, max_line, max_data);
+        prop_assert_eq!(errs.len(), want_errs);
+        prop_assert_eq!(out, want);
+    }
+}
+
+/// An item to encode, owning its strings.
+#[derive(Clone, Debug)]
+enum Gen {
+    Event {
+        ty: String,
+        data: Vec<u8>,
+        id: Option<String>,
+        retry: Option<u64>,
+    },
+    Comment(Vec<u8>),
+    Retry(u64),
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof!["[ a-z:\r\n\u{0}\u{e9}\u{1F600}]{0,12}", any::<String>(),]
+}
+
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        text().prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..16)
+    ]
+}
+
+fn gen_item() -> impl Strategy<Value = Gen> {
+    prop_oneof![
+        4 => (text(), bytes(), proptest::option::of(text()), proptest::option::of(any::<u64>()))
+            .prop_map(|(ty, data, id, retry)| Gen::Event { ty, data, id, retry }),
+        1 => bytes().prop_map(Gen::Comment),
+        1 => any::<u64>().prop_map(Gen::Retry),
+    ]
+}
+
+/// The decoder's view of data after encoding: line breaks become LF.
+fn normalise(data: &[u8]) -> String {
+    let mut s = Vec::new();
+    let mut i = 0;
+    while i < data.len() {
+        match data[i] {
+            b'\r' => {
+                s.push(b'\n');
+                if data.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b => s.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+proptest! {
+    #[test]
+    fn encode_then_decode_round_trips(items in proptest::collection::vec(gen_item(), 0..8), cut_seed in any::<u64>()) {
+        let mut encoded = Vec::new();
+        let mut want = Vec::new();
+        let mut last_id = String::new();
+        for item in &items {
+            let before = encoded.len();
+            let written = match item {
+                Gen::Event { ty, data, id, retry } => {
+                    let mut ev = Event::new(data);
+                    match EventType::new(ty) {
+                        Ok(t) => ev = ev.event_type(t),
+                        Err(_) => {
+                            // Refused: nothing to write; check the refusal is real.
+                            prop_assert!(ty.contains(['\r', '\n']));
+                            continue;
+                        }
+                    }
+                    if let Some(id) = id {
+                        match EventId::new(id) {
+                            Ok(i) => ev = ev.id(i),
+                            Err(_) => {
+                                prop_assert!(id.contains(['\r', '\n', '\0']));
+                                continue;
+                            }
+                        }
+                        last_id = id.clone();
+                    }
+                    if let Some(r) = retry {
+                        ev = ev.retry(*r);
+                        want.push(Out::Retry(*r));
+                    }
+                    let t = if ty.is_empty() { "message".to_string() } else { ty.clone() };
+                    want.push(Out::Event(t, normalise(data), last_id.clone()));
+                    let n = ev.encode_vec(&mut encoded);
+                    prop_assert_eq!(n, ev.encoded_len());
+                    // The slice sink writes the same bytes.
+                    let mut out = vec![0u8; n];
+                    prop_assert_eq!(ev.encode(&mut out), Ok(n));
+                    prop_assert_eq!(&out[..], &encoded[before..]);
+                    n
+                }
+                Gen::Comment(c) => Comment::new(c).encode_vec(&mut encoded),
+                Gen::Retry(r) => {
+                    want.push(Out::Retry(*r));
+                    Retry(*r).encode_vec(&mut encoded)
+                }
+            };
+            prop_assert_eq!(written, encoded.len() - before);
+        }
+        // Whole, and at pseudo-random cuts.
+        let n = encoded.len();
+        let mut c: Vec<usize> = (0..6).map(|k| (cut_seed.rotate_left(k * 11) as usize) % (n + 1)).collect();
+        c.sort_unstable();
+        for chunks in [vec![&encoded[..]], split_at(&encoded, &c), encoded.chunks(1).collect()] {
+            let (out, errs) = run_config(&chunks, &Config::default());
+            prop_assert!(errs.is_empty());
+            prop_assert_eq!(&out, &want);
+        }
+        prop_assert_eq!(model::decode(&encoded, false), want);
+        // The fmt sink writes the same text (for valid UTF-8 input).
+        if let Ok(s) = std::str::from_utf8(&encoded) {
+            let mut all = String::new();
+            for item in &items {
+                if let Gen::Comment(c) = item {
+                    Comment::new(c).encode_fmt(&mut all).unwrap();
+                } else if let Gen::Retry(r) = item {
+                    Retry(*r).encode_fmt(&mut all).unwrap();
+                } else if let Gen::Event { ty, data, id, retry } = item {
+                    let (Ok(t), Ok(i)) = (EventType::new(ty), id.as_deref().map(EventId::new).transpose()) else { continue };
+                    let mut ev = Event::new(data).event_type(t);
+                    if let Some(i) = i { ev = ev.id(i); }
+                    if let Some(r) = retry { ev = ev.retry(*r); }
+                    ev.encode_fmt(&mut all).unwrap();
+                }
+            }
+            prop_assert_eq!(all, s);
+        }
+    }
+
+    #[test]
+    fn too_small_buffer_writes_nothing(data in bytes(), room in 0usize..64) {
+        let ev = Event::new(&data);
+        let items = [Item::Event(ev), Item::Comment(Comment::new(&data))];
+        let need = items[..].encoded_len();
+        let mut out = vec![0xAAu8; room];
+        match items[..].encode(&mut out) {
+            Ok(n) => prop_assert_eq!(n, need),
+            Err(e) => {
+                prop_assert!(room < need);
+                prop_assert_eq!(e.needed, need);
+                prop_assert!(out.iter().all(|&b| b == 0xAA));
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_refused(v in "[a-z\r\n\u{0}]{0,6}") {
+        prop_assert_eq!(EventType::new(&v).is_ok(), !v.contains(['\r', '\n']));
+        prop_assert_eq!(EventId::new(&v).is_ok(), !v.contains(['\r', '\n', '\0']));
+    }
+}
