@@ -57,10 +57,10 @@ pub type DefaultBuffer = crate::buffer::SliceBuffer<'static>;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    max_line_len: usize,
-    max_data_len: usize,
-    comments: bool,
-    blank_lines: bool,
+    pub(crate) max_line_len: usize,
+    pub(crate) max_data_len: usize,
+    pub(crate) comments: bool,
+    pub(crate) blank_lines: bool,
 }
 
 impl Config {

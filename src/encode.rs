@@ -192,6 +192,23 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// Replaces the data, keeping everything else (for rewriting an event).
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::encode::{Encode, Event};
+    /// let ev = Event::new("old").try_id("1")?.with_data("new");
+    /// let mut s = String::new();
+    /// ev.encode_fmt(&mut s).unwrap();
+    /// assert_eq!(s, "id: 1\ndata: new\n\n");
+    /// # Ok::<(), ssewire::InvalidValue>(())
+    /// ```
+    #[must_use]
+    pub fn with_data<D: AsRef<[u8]> + ?Sized>(mut self, data: &'a D) -> Self {
+        self.data = data.as_ref();
+        self
+    }
+
     /// Sets the event type.
     #[must_use]
     pub fn event_type(mut self, event_type: EventType<'a>) -> Self {
@@ -236,6 +253,21 @@ impl<'a> Event<'a> {
     #[must_use]
     pub fn data(&self) -> &'a [u8] {
         self.data
+    }
+}
+
+impl<'a> From<crate::Event<'a>> for Event<'a> {
+    /// The encoder event that re-creates a decoded event: same type, data
+    /// and last event id (written as `id`, which leaves a client's id as it
+    /// was). A decoded type or id can hold no CR, LF or NUL, so this needs
+    /// no validation.
+    fn from(ev: crate::Event<'a>) -> Self {
+        Event {
+            data: ev.data(),
+            event_type: ev.raw_event_type(),
+            id: Some(ev.last_event_id()),
+            retry: None,
+        }
     }
 }
 

@@ -42,6 +42,13 @@ pub enum DecodeError {
         /// The capacity of the last-event-id buffer, in bytes.
         max: usize,
     },
+    /// A raw frame (feature `bytes`, with raw frames on) grew longer than its
+    /// limit. Decoding goes on, but this block's raw bytes are not kept: its
+    /// event still comes, with `raw` set to `None`.
+    FrameTooLong {
+        /// The maximum raw frame length in force, in bytes.
+        max: usize,
+    },
 }
 
 impl DecodeError {
@@ -58,7 +65,8 @@ impl DecodeError {
             DecodeError::LineTooLong { max }
             | DecodeError::DataTooLong { max }
             | DecodeError::EventTypeTooLong { max }
-            | DecodeError::IdTooLong { max } => max,
+            | DecodeError::IdTooLong { max }
+            | DecodeError::FrameTooLong { max } => max,
         }
     }
 }
@@ -86,6 +94,9 @@ impl fmt::Display for DecodeError {
                     f,
                     "event id longer than its buffer of {max} bytes; event dropped"
                 )
+            }
+            DecodeError::FrameTooLong { max } => {
+                write!(f, "raw frame longer than {max} bytes; raw bytes not kept")
             }
         }
     }

@@ -79,6 +79,10 @@ extern crate alloc;
 extern crate std;
 
 mod buffer;
+#[cfg(feature = "bytes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
+#[path = "bytes_ext.rs"]
+pub mod bytes;
 mod decoder;
 pub mod encode;
 mod error;

@@ -1,1 +1,71 @@
-pub fn check(_: &[u8], _: &[super::Out]) {}
+//! Drives the `bytes` decoder, with raw frames on, and checks that the raw
+//! frames give back the input.
+
+use super::{chunkings, Out};
+use bytes::Bytes;
+use ssewire::bytes::{BytesDecoder, BytesItem};
+use ssewire::{Config, DecodeError};
+
+/// Decodes `chunks` as `Bytes` with raw frames up to `max_frame` bytes.
+/// Returns the outputs, the errors, and the concatenated raw frames plus
+/// trailing bytes.
+pub fn run(
+    chunks: &[&[u8]],
+    config: &Config,
+    max_frame: usize,
+) -> (Vec<Out>, Vec<DecodeError>, Vec<u8>) {
+    let mut dec = BytesDecoder::with_config(config).raw_frames(max_frame);
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    let mut raw = Vec::new();
+    let mut take = |item: Result<BytesItem, DecodeError>| match item {
+        Ok(BytesItem::Event(ev)) => {
+            // `check` compares the concatenation with the input, so a missing
+            // frame is caught there.
+            if let Some(r) = ev.raw() {
+                raw.extend_from_slice(r);
+            }
+            out.push(Out::Event(
+                String::from_utf8_lossy(ev.event_type()).into_owned(),
+                String::from_utf8_lossy(ev.data()).into_owned(),
+                String::from_utf8_lossy(ev.last_event_id()).into_owned(),
+            ));
+        }
+        Ok(BytesItem::Blank { raw: r }) => {
+            if let Some(r) = r {
+                raw.extend_from_slice(&r);
+            }
+        }
+        Ok(BytesItem::Retry(ms)) => out.push(Out::Retry(ms)),
+        Ok(BytesItem::Comment(c)) => {
+            out.push(Out::Comment(String::from_utf8_lossy(&c).into_owned()))
+        }
+        Ok(other) => panic!("unexpected {other:?}"),
+        Err(e) => errs.push(e),
+    };
+    for c in chunks {
+        dec.push(Bytes::copy_from_slice(c));
+        while let Some(item) = dec.next() {
+            take(item);
+        }
+    }
+    let (items, end) = dec.finish();
+    for item in items {
+        take(item);
+    }
+    if let Some(t) = end.trailing {
+        raw.extend_from_slice(&t);
+    }
+    (out, errs, raw)
+}
+
+/// The `Bytes` path gives `want` for every chunking, and its raw frames
+/// reproduce the input byte for byte.
+pub fn check(input: &[u8], want: &[Out]) {
+    for chunks in chunkings(input) {
+        let (out, errs, raw) = run(&chunks, &Config::default(), usize::MAX);
+        assert!(errs.is_empty());
+        assert_eq!(out, want, "bytes path, chunking {chunks:?}");
+        assert_eq!(raw, input, "raw frames, chunking {chunks:?}");
+    }
+}

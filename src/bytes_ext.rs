@@ -1,0 +1,407 @@
+//! Feature `bytes`: decoding `bytes::Bytes` chunks into `'static` events that
+//! share the input's memory, and raw frames for proxies.
+//!
+//! This module only drives the [`Decoder`]; every rule lives there.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::decoder::{Config, Decoder, Finish, Step};
+use crate::error::DecodeError;
+
+/// A dispatched event whose fields are [`Bytes`]. It is `'static + Send`,
+/// so it can move to another task.
+///
+/// Fields that lay inside one input chunk share that chunk's memory
+/// (reference-counted, no copy); data that straddled chunks or joined
+/// several `data` lines was copied once.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BytesEvent {
+    event_type: Bytes,
+    data: Bytes,
+    last_event_id: Bytes,
+    raw: Option<Bytes>,
+}
+
+impl BytesEvent {
+    /// The event type (`message` when none was set).
+    #[must_use]
+    pub fn event_type(&self) -> &Bytes {
+        &self.event_type
+    }
+
+    /// The data.
+    #[must_use]
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The last event id at dispatch.
+    #[must_use]
+    pub fn last_event_id(&self) -> &Bytes {
+        &self.last_event_id
+    }
+
+    /// The exact input bytes of this event's block, from its first line
+    /// through its terminating blank line, when raw frames are on (see
+    /// [`BytesDecoder::raw_frames`]). `None` when they are off, or when the
+    /// frame exceeded its limit.
+    #[must_use]
+    pub fn raw(&self) -> Option<&Bytes> {
+        self.raw.as_ref()
+    }
+
+    /// Takes the fields apart: `(event_type, data, last_event_id, raw)`.
+    #[must_use]
+    pub fn into_parts(self) -> (Bytes, Bytes, Bytes, Option<Bytes>) {
+        (self.event_type, self.data, self.last_event_id, self.raw)
+    }
+
+    /// A borrowed [`crate::Event`] view, for code written against the slice
+    /// API.
+    #[must_use]
+    pub fn as_event(&self) -> crate::Event<'_> {
+        crate::Event::new(&self.event_type, &self.data, &self.last_event_id)
+    }
+
+    /// An encoder event with the same meaning, to re-encode a changed copy:
+    /// it carries the type, the data and the last event id (written as an
+    /// `id` field, which sets the id a client already has: a no-op).
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::bytes::BytesDecoder;
+    /// use ssewire::encode::{Encode, EventType};
+    ///
+    /// let mut dec = BytesDecoder::new();
+    /// dec.push(bytes::Bytes::from_static(b"id: 3\nevent: a\ndata: x\n\n"));
+    /// let Some(Ok(ssewire::bytes::BytesItem::Event(ev))) = dec.next() else { panic!() };
+    /// let mut out = Vec::new();
+    /// ev.to_encode().event_type(EventType::new("b")?).encode_vec(&mut out);
+    /// assert_eq!(out, b"event: b\nid: 3\ndata: x\n\n");
+    /// # Ok::<(), ssewire::InvalidValue>(())
+    /// ```
+    #[must_use]
+    pub fn to_encode(&self) -> crate::encode::Event<'_> {
+        crate::encode::Event::from(self.as_event())
+    }
+}
+
+/// What a [`BytesDecoder`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BytesItem {
+    /// An event was dispatched.
+    Event(BytesEvent),
+    /// A valid `retry` field set the reconnection time, in milliseconds.
+    Retry(u64),
+    /// A comment line (with [`Config::comments`]).
+    Comment(Bytes),
+    /// A blank line that dispatched nothing: the end of a block of comments,
+    /// ids, unknown fields or an event dropped by a limit. Reported with raw
+    /// frames on, or with [`Config::blank_lines`]. `raw` holds the block's
+    /// bytes when raw frames are on (`None` for a block dropped by a limit).
+    Blank {
+        /// The block's exact input bytes.
+        raw: Option<Bytes>,
+    },
+}
+
+/// What [`BytesDecoder::finish`] found at the end of the stream.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct BytesFinish {
+    /// What the decoder discarded (see [`Finish`]).
+    pub discarded: Finish,
+    /// With raw frames on: the input bytes after the last complete block (an
+    /// unterminated event or partial line), so that a proxy forwarding every
+    /// raw frame and then this reproduces its input byte for byte. A
+    /// downstream decoder discards them too.
+    pub trailing: Option<Bytes>,
+}
+
+#[derive(Debug)]
+struct Raw {
+    /// Where the current frame starts in the front chunk.
+    start: usize,
+    /// Bytes of the current frame from earlier chunks.
+    pending: BytesMut,
+    /// The current frame hit a decoder limit: its bytes are not kept.
+    dropped: bool,
+    /// The current frame went over `max`: its bytes are not kept.
+    overflow: bool,
+    max: usize,
+}
+
+/// Decodes `Bytes` chunks into [`BytesItem`]s that share the input memory.
+///
+/// Push chunks with [`BytesDecoder::push`] and take items with
+/// [`BytesDecoder::next`] until it returns `None` (more input needed).
+///
+/// # Example
+/// ```
+/// use bytes::Bytes;
+/// use ssewire::bytes::{BytesDecoder, BytesItem};
+///
+/// let chunk = Bytes::from_static(b"data: shared\n\n");
+/// let mut dec = BytesDecoder::new();
+/// dec.push(chunk.clone());
+/// let Some(Ok(BytesItem::Event(ev))) = dec.next() else { panic!() };
+/// assert_eq!(&ev.data()[..], b"shared");
+/// // The data points into the chunk's memory: no copy.
+/// assert_eq!(ev.data().as_ptr(), chunk[6..].as_ptr());
+/// assert!(dec.next().is_none());
+/// ```
+#[derive(Debug)]
+pub struct BytesDecoder {
+    dec: Decoder,
+    chunks: VecDeque<Bytes>,
+    offset: usize,
+    raw: Option<Raw>,
+    report_blanks: bool,
+    last_id: Bytes,
+    /// An error to report before anything else.
+    queued: Option<DecodeError>,
+}
+
+impl Default for BytesDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `part` as a `Bytes` sharing `chunk` when it lies inside it, else copied.
+fn share(chunk: &Bytes, part: &[u8]) -> Bytes {
+    if part.is_empty() {
+        return Bytes::new();
+    }
+    let base = chunk.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    if p >= base && p + part.len() <= base + chunk.len() {
+        chunk.slice(p - base..p - base + part.len())
+    } else {
+        Bytes::copy_from_slice(part)
+    }
+}
+
+impl BytesDecoder {
+    /// The default maximum raw frame length: 8 MiB.
+    pub const DEFAULT_MAX_FRAME_LEN: usize = 8 << 20;
+
+    /// A decoder with the default [`Config`], raw frames off.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_config(&Config::default())
+    }
+
+    /// A decoder with `config`, raw frames off.
+    #[must_use]
+    pub fn with_config(config: &Config) -> Self {
+        let mut inner = config.clone();
+        inner.blank_lines(true);
+        BytesDecoder {
+            dec: Decoder::with_config(&inner),
+            chunks: VecDeque::new(),
+            offset: 0,
+            raw: None,
+            report_blanks: config.blank_lines,
+            last_id: Bytes::new(),
+            queued: None,
+        }
+    }
+
+    /// Turns raw frames on: every block's exact input bytes come with its
+    /// [`BytesItem::Event`] or [`BytesItem::Blank`], up to `max_len` bytes a
+    /// frame (a longer frame gives [`DecodeError::FrameTooLong`] and `raw:
+    /// None`). A frame inside one chunk shares its memory; one that
+    /// straddles chunks is copied once into a single `Bytes`.
+    ///
+    /// Every input byte belongs to exactly one frame: the first frame starts
+    /// with the BOM if the stream has one; a CR that ends a chunk ends its
+    /// frame, so an LF that completes that CRLF at the start of the next
+    /// chunk begins the next frame. Concatenating all frames, then
+    /// [`BytesFinish::trailing`], gives back the input exactly, except the
+    /// blocks dropped by a limit error.
+    #[must_use]
+    pub fn raw_frames(mut self, max_len: usize) -> Self {
+        self.raw = Some(Raw {
+            start: self.offset,
+            pending: BytesMut::new(),
+            dropped: false,
+            overflow: false,
+            max: max_len,
+        });
+        self
+    }
+
+    /// Queues a chunk. Chunks are decoded in the order they are pushed.
+    pub fn push(&mut self, chunk: Bytes) {
+        if !chunk.is_empty() {
+            self.chunks.push_back(chunk);
+        }
+    }
+
+    /// The decoder, for the last event id and reconnection time.
+    #[must_use]
+    pub fn decoder(&self) -> &Decoder {
+        &self.dec
+    }
+
+    /// The next item, or `None` when every pushed chunk is used up.
+    ///
+    /// # Errors
+    /// [`DecodeError`] for a limit; the stream goes on with the next call.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Result<BytesItem, DecodeError>> {
+        if let Some(e) = self.queued.take() {
+            return Some(Err(e));
+        }
+        loop {
+            let chunk = self.chunks.front()?.clone();
+            let feed = self.dec.feed(&chunk[self.offset..]);
+            let end = self.offset + feed.consumed;
+            let item = match feed.step {
+                Ok(Step::NeedInput) => {
+                    self.chunks.pop_front();
+                    self.offset = 0;
+                    self.keep_rest(&chunk);
+                    continue;
+                }
+                Ok(Step::Event(ev)) => {
+                    let event_type = match ev.raw_event_type() {
+                        b"" => Bytes::from_static(b"message"),
+                        t => share(&chunk, t),
+                    };
+                    let data = share(&chunk, ev.data());
+                    if self.last_id != ev.last_event_id() {
+                        self.last_id = Bytes::copy_from_slice(ev.last_event_id());
+                    }
+                    self.offset = end;
+                    BytesItem::Event(BytesEvent {
+                        event_type,
+                        data,
+                        last_event_id: self.last_id.clone(),
+                        raw: self.take_frame(&chunk, end),
+                    })
+                }
+                Ok(Step::Blank) => {
+                    self.offset = end;
+                    let raw = self.take_frame(&chunk, end);
+                    if self.raw.is_none() && !self.report_blanks {
+                        continue;
+                    }
+                    BytesItem::Blank { raw }
+                }
+                Ok(Step::Retry(ms)) => {
+                    self.offset = end;
+                    BytesItem::Retry(ms)
+                }
+                Ok(Step::Comment(c)) => {
+                    let c = share(&chunk, c);
+                    self.offset = end;
+                    BytesItem::Comment(c)
+                }
+                Err(e) => {
+                    self.offset = end;
+                    if let Some(raw) = &mut self.raw {
+                        raw.dropped = true;
+                        raw.pending = BytesMut::new();
+                    }
+                    return Some(Err(e));
+                }
+            };
+            return Some(Ok(item));
+        }
+    }
+
+    /// The front chunk is used up: keep the current frame's part of it.
+    fn keep_rest(&mut self, chunk: &Bytes) {
+        let Some(raw) = self.raw.as_mut() else { return };
+        let start = core::mem::replace(&mut raw.start, 0);
+        if raw.dropped || raw.overflow {
+            return;
+        }
+        let rest = &chunk[start..];
+        if raw.pending.len() + rest.len() > raw.max {
+            raw.overflow = true;
+            raw.pending = BytesMut::new();
+        } else {
+            raw.pending.extend_from_slice(rest);
+        }
+    }
+
+    /// The current frame ends at `chunk[..end]`: hand it out and start the
+    /// next one there. A frame over the limit gives `None` here and queues
+    /// [`DecodeError::FrameTooLong`] to follow its item, whatever the
+    /// chunking.
+    fn take_frame(&mut self, chunk: &Bytes, end: usize) -> Option<Bytes> {
+        let raw = self.raw.as_mut()?;
+        let start = core::mem::replace(&mut raw.start, end);
+        let dropped = core::mem::replace(&mut raw.dropped, false);
+        let overflow = core::mem::replace(&mut raw.overflow, false)
+            || raw.pending.len() + (end - start) > raw.max;
+        if dropped || overflow {
+            raw.pending = BytesMut::new();
+            if overflow && !dropped {
+                self.queued = Some(DecodeError::FrameTooLong { max: raw.max });
+            }
+            return None;
+        }
+        if raw.pending.is_empty() {
+            return Some(chunk.slice(start..end));
+        }
+        raw.pending.extend_from_slice(&chunk[start..end]);
+        Some(raw.pending.split().freeze())
+    }
+
+    /// Ends the stream: decodes what is queued, returning its items, then
+    /// discards an unterminated event and resets for a new stream (keeping
+    /// the last event id and retry). With raw frames on, the bytes after the
+    /// last complete block come back in [`BytesFinish::trailing`].
+    pub fn finish(&mut self) -> (Vec<Result<BytesItem, DecodeError>>, BytesFinish) {
+        let mut items = Vec::new();
+        while let Some(item) = self.next() {
+            items.push(item);
+        }
+        let discarded = self.dec.finish();
+        let trailing = self.raw.as_mut().and_then(|raw| {
+            raw.start = 0;
+            let dropped = core::mem::replace(&mut raw.dropped, false);
+            let overflow = core::mem::replace(&mut raw.overflow, false);
+            let t = raw.pending.split().freeze();
+            (!dropped && !overflow && !t.is_empty()).then_some(t)
+        });
+        (
+            items,
+            BytesFinish {
+                discarded,
+                trailing,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_static<T: Send + 'static>() {}
+
+    #[test]
+    fn events_are_send_and_static() {
+        assert_send_static::<BytesEvent>();
+        assert_send_static::<BytesItem>();
+    }
+
+    #[test]
+    fn share_copies_only_outside_the_chunk() {
+        let chunk = Bytes::from_static(b"hello world");
+        let inside = share(&chunk, &chunk[6..]);
+        assert_eq!(inside.as_ptr(), chunk[6..].as_ptr());
+        let outside = share(&chunk, b"world");
+        assert_eq!(outside, "world");
+        assert_ne!(outside.as_ptr(), chunk[6..].as_ptr());
+    }
+}
