@@ -59,12 +59,29 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// A well-formed-looking line: a field name (right or nearly right), a
+/// colon, spaces, a value, a line ending.
+fn line() -> impl Strategy<Value = Vec<u8>> {
+    let names: Vec<&'static [u8]> = vec![
+        b"data", b"event", b"id", b"retry", b"", b"Data", b"dat", b"x",
+    ];
+    let colons: Vec<&'static [u8]> = vec![b":", b": ", b":  ", b"", b":\t"];
+    let ends: Vec<&'static [u8]> = vec![b"\n", b"\r", b"\r\n", b"\n\n", b"\r\n\r\n", b"\r\r"];
+    (
+        proptest::sample::select(names),
+        proptest::sample::select(colons),
+        proptest::collection::vec(fragment(), 0..3),
+        proptest::sample::select(ends),
+    )
+        .prop_map(|(n, c, v, e)| [n, c, &v.concat(), e].concat())
+}
+
 fn stream() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(fragment(), 0..40).prop_map(|f| f.concat())
+    proptest::collection::vec(prop_oneof![fragment(), line()], 0..40).prop_map(|f| f.concat())
 }
 
 fn cuts(len: usize) -> impl Strategy<Value = Vec<usize>> {
-    proptest::collection::vec(0..=len, 0..8).prop_map(|mut v| {
+    proptest::collection::vec(0..=len, 0..32).prop_map(|mut v| {
         v.sort_unstable();
         v
     })

@@ -1,0 +1,70 @@
+//! The `Bytes` path yields what the slice path yields, and its raw frames
+//! put back together give the input byte for byte.
+#![no_main]
+
+mod common;
+
+use bytes::Bytes;
+use common::Out;
+use libfuzzer_sys::fuzz_target;
+use ssewire::bytes::{BytesDecoder, BytesItem};
+use ssewire::Config;
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&n, rest)) = input.split_first() else {
+        return;
+    };
+    let k = usize::from(n % 8).min(rest.len());
+    let (sizes, stream) = rest.split_at(k);
+    let chunks = common::chunk(stream, sizes);
+    let mut config = Config::default();
+    config.comments(n & 0x80 != 0);
+    if n & 0x40 != 0 {
+        config
+            .max_line_len(usize::from(n % 23))
+            .max_data_len(usize::from(n % 29));
+    }
+    let (want, want_errs) = common::run(&chunks, &config);
+
+    let mut dec = BytesDecoder::with_config(&config).raw_frames(usize::MAX);
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    let mut raw = Vec::new();
+    let mut dropped = false;
+    let mut take = |item| match item {
+        Ok(BytesItem::Event(ev)) => {
+            raw.extend_from_slice(ev.raw().expect("raw frame"));
+            let l = common::lossy;
+            out.push(Out::Event(
+                l(ev.event_type()),
+                l(ev.data()),
+                l(ev.last_event_id()),
+            ));
+        }
+        Ok(BytesItem::Blank { raw: r }) => match r {
+            Some(r) => raw.extend_from_slice(&r),
+            None => dropped = true,
+        },
+        Ok(BytesItem::Retry(ms)) => out.push(Out::Retry(ms)),
+        Ok(BytesItem::Comment(c)) => out.push(Out::Comment(common::lossy(&c))),
+        Ok(other) => panic!("unexpected {other:?}"),
+        Err(e) => errs.push(e),
+    };
+    for c in &chunks {
+        dec.push(Bytes::copy_from_slice(c));
+        while let Some(item) = dec.next() {
+            take(item);
+        }
+    }
+    let (items, end) = dec.finish();
+    items.into_iter().for_each(&mut take);
+    assert_eq!(out, want);
+    assert_eq!(errs, want_errs);
+    if want_errs.is_empty() {
+        assert!(!dropped);
+        if let Some(t) = end.trailing {
+            raw.extend_from_slice(&t);
+        }
+        assert_eq!(raw, stream);
+    }
+});

@@ -1,0 +1,69 @@
+//! Shared by the fuzz targets: the reference model from the test suite and
+//! a driver for the slice decoder.
+#![allow(dead_code)]
+
+#[path = "../../tests/common/model.rs"]
+pub mod model;
+
+pub use model::Out;
+use ssewire::{Config, DecodeError, Decoder, Step};
+
+/// Splits `input` into chunks whose sizes come from `sizes` (cycled; a size
+/// of 0 means "the rest").
+pub fn chunk<'a>(input: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut rest = input;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let s = match sizes.get(i % sizes.len().max(1)) {
+            None | Some(0) => rest.len(),
+            Some(&s) => usize::from(s).min(rest.len()),
+        };
+        out.push(&rest[..s]);
+        rest = &rest[s..];
+        i += 1;
+    }
+    out
+}
+
+pub fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn to_out(step: Step<'_>) -> Out {
+    match step {
+        Step::Event(ev) => Out::Event(
+            lossy(ev.event_type()),
+            lossy(ev.data()),
+            lossy(ev.last_event_id()),
+        ),
+        Step::Retry(ms) => Out::Retry(ms),
+        Step::Comment(c) => Out::Comment(lossy(c)),
+        other => panic!("unexpected step {other:?}"),
+    }
+}
+
+/// Decodes `chunks` with `config`.
+pub fn run(chunks: &[&[u8]], config: &Config) -> (Vec<Out>, Vec<DecodeError>) {
+    let mut dec = Decoder::with_config(config);
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    for c in chunks {
+        let mut rest = *c;
+        loop {
+            let f = dec.feed(rest);
+            assert!(f.consumed <= rest.len());
+            rest = &rest[f.consumed..];
+            match f.step {
+                Ok(Step::NeedInput) => {
+                    assert!(rest.is_empty());
+                    break;
+                }
+                Ok(s) => out.push(to_out(s)),
+                Err(e) => errs.push(e),
+            }
+        }
+    }
+    let _ = dec.finish();
+    (out, errs)
+}
