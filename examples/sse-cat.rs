@@ -1,0 +1,375 @@
+//! sse-cat: decode a text/event-stream into JSON lines, or encode JSON lines
+//! into a text/event-stream.
+//!
+//! ```sh
+//! cargo run --release --example sse-cat -- examples/streams/llm-chat.txt
+//! cargo run --release --example sse-cat -- --encode < events.jsonl
+//! ```
+//! Run with `--help` for every option.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use serde_json::Value;
+use ssewire::encode::{Comment, Encode, Event as OutEvent, EventId, EventType, Retry};
+use ssewire::{Config, Decoder, Step};
+
+const HELP: &str = "\
+sse-cat: decode a text/event-stream to JSON lines, or encode JSON lines to one
+
+USAGE:
+    sse-cat [OPTIONS] [FILE]
+
+Reads FILE, or standard input when FILE is absent or '-'.
+
+DECODE (default): one JSON object per line on standard output, in stream order:
+    {\"event\":TYPE,\"data\":DATA,\"id\":LAST_EVENT_ID}   for each dispatched event
+        TYPE is \"message\" when no event type was set; LAST_EVENT_ID is the last
+        event id at dispatch (\"\" if none). Strings are the spec's UTF-8 decode,
+        invalid bytes replaced by U+FFFD.
+    {\"retry\":MILLISECONDS}                          for each valid retry field
+    {\"comment\":TEXT}                                for each comment (--comments)
+    With --raw, each event object also has \"raw\": the exact input bytes of its
+    block (first line through the blank line), decoded the same way. A CR
+    that ends a chunk ends its block at once, so the LF that completes that
+    CRLF then starts the next event's raw frame.
+    An event left unterminated at end of input is not printed; a note on
+    standard error says it was dropped.
+
+ENCODE (--encode): reads JSON lines of the same shapes and writes the stream.
+    {\"data\":D, \"event\":T, \"id\":I, \"retry\":N}   an event; only data is required
+    {\"retry\":N}                                 a retry line
+    {\"comment\":TEXT}                            comment lines
+    Empty lines are skipped. A bad line (invalid JSON, wrong types, unknown
+    keys, an event type with a line break, an id with a line break or NUL)
+    stops with a message naming the line number; what came before is written.
+
+OPTIONS:
+    --encode             encode JSON lines instead of decoding
+    --chunk-size N       feed the decoder N bytes at a time (default 65536)
+    --comments           also print comments
+    --raw                also print each event's raw frame
+    --max-line N         decoder limit on line length, in bytes
+    --max-event N        decoder limit on an event's data length, in bytes
+                         (a limit error is reported on standard error with its
+                         byte position, and decoding continues)
+    --line-buffered      flush after every output line (for live streams)
+    -h, --help           print this help
+
+EXIT STATUS:
+    0 success, 1 I/O error, 2 bad arguments or bad --encode input
+";
+
+struct Options {
+    encode: bool,
+    chunk_size: usize,
+    comments: bool,
+    raw: bool,
+    max_line: Option<usize>,
+    max_event: Option<usize>,
+    line_buffered: bool,
+    file: Option<String>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut o = Options {
+        encode: false,
+        chunk_size: 65536,
+        comments: false,
+        raw: false,
+        max_line: None,
+        max_event: None,
+        line_buffered: false,
+        file: None,
+    };
+    let mut args = std::env::args().skip(1);
+    let number = |name: &str, v: Option<String>| -> Result<usize, String> {
+        let v = v.ok_or_else(|| format!("{name} needs a value"))?;
+        v.parse::<usize>()
+            .map_err(|_| format!("{name}: not a number: {v:?}"))
+    };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-h" | "--help" => {
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            "--encode" => o.encode = true,
+            "--comments" => o.comments = true,
+            "--raw" => o.raw = true,
+            "--line-buffered" => o.line_buffered = true,
+            "--chunk-size" => {
+                o.chunk_size = number("--chunk-size", args.next())?;
+                if o.chunk_size == 0 {
+                    return Err("--chunk-size must be at least 1".into());
+                }
+            }
+            "--max-line" => o.max_line = Some(number("--max-line", args.next())?),
+            "--max-event" => o.max_event = Some(number("--max-event", args.next())?),
+            "-" => o.file = None,
+            s if s.starts_with('-') => return Err(format!("unknown option {s:?}")),
+            s => {
+                if o.file.is_some() {
+                    return Err("more than one FILE given".into());
+                }
+                o.file = Some(s.to_string());
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// Writes `bytes` as a JSON string: the spec's lossy UTF-8 decode, escaped.
+fn json_str(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    out.write_all(b"\"")?;
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid().as_bytes();
+        let mut start = 0;
+        for (i, &b) in valid.iter().enumerate() {
+            let esc: Option<&[u8]> = match b {
+                b'"' => Some(b"\\\""),
+                b'\\' => Some(b"\\\\"),
+                b'\n' => Some(b"\\n"),
+                b'\r' => Some(b"\\r"),
+                b'\t' => Some(b"\\t"),
+                0..=0x1f | 0x7f => None,
+                _ => continue,
+            };
+            out.write_all(&valid[start..i])?;
+            match esc {
+                Some(e) => out.write_all(e)?,
+                None => write!(out, "\\u{:04x}", b)?,
+            }
+            start = i + 1;
+        }
+        out.write_all(&valid[start..])?;
+        if !chunk.invalid().is_empty() {
+            out.write_all("\u{FFFD}".as_bytes())?;
+        }
+    }
+    out.write_all(b"\"")
+}
+
+fn open(file: &Option<String>) -> io::Result<Box<dyn Read>> {
+    Ok(match file {
+        Some(f) => Box::new(File::open(f)?),
+        None => Box::new(io::stdin().lock()),
+    })
+}
+
+fn decode(o: &Options) -> io::Result<()> {
+    let mut input = open(&o.file)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut config = Config::default();
+    config.comments(o.comments).blank_lines(o.raw);
+    if let Some(n) = o.max_line {
+        config.max_line_len(n);
+    }
+    if let Some(n) = o.max_event {
+        config.max_data_len(n);
+    }
+    let mut dec = Decoder::with_config(&config);
+    // Chunks above 16 MiB are fed as 16 MiB: the decoder does not care.
+    let mut buf = vec![0u8; o.chunk_size.min(16 << 20)];
+    let mut offset: u64 = 0; // stream position of the chunk's first byte
+    let mut frame: Vec<u8> = Vec::new();
+    let mut eof = false;
+    while !eof {
+        // Fill a whole chunk (or what is left), so chunk boundaries are
+        // exactly every N bytes whatever the reader returns.
+        let mut len = 0;
+        while len < buf.len() {
+            match input.read(&mut buf[len..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let chunk = &buf[..len];
+        let mut pos = 0;
+        loop {
+            let f = dec.feed(&chunk[pos..]);
+            let start = pos;
+            pos += f.consumed;
+            if o.raw {
+                frame.extend_from_slice(&chunk[start..pos]);
+            }
+            let mut wrote = true;
+            match f.step {
+                Ok(Step::NeedInput) => break,
+                Ok(Step::Event(ev)) => {
+                    out.write_all(b"{\"event\":")?;
+                    json_str(&mut out, ev.event_type())?;
+                    out.write_all(b",\"data\":")?;
+                    json_str(&mut out, ev.data())?;
+                    out.write_all(b",\"id\":")?;
+                    json_str(&mut out, ev.last_event_id())?;
+                    if o.raw {
+                        out.write_all(b",\"raw\":")?;
+                        json_str(&mut out, &frame)?;
+                        frame.clear();
+                    }
+                    out.write_all(b"}\n")?;
+                }
+                Ok(Step::Retry(ms)) => writeln!(out, "{{\"retry\":{ms}}}")?,
+                Ok(Step::Comment(c)) => {
+                    out.write_all(b"{\"comment\":")?;
+                    json_str(&mut out, c)?;
+                    out.write_all(b"}\n")?;
+                }
+                Ok(Step::Blank) => {
+                    frame.clear();
+                    wrote = false;
+                }
+                Ok(_) => wrote = false,
+                Err(e) => {
+                    out.flush()?;
+                    eprintln!("sse-cat: byte {}: {e}", offset + pos as u64);
+                    wrote = false;
+                }
+            }
+            if wrote && o.line_buffered {
+                out.flush()?;
+            }
+        }
+        offset += chunk.len() as u64;
+    }
+    out.flush()?;
+    let end = dec.finish();
+    if end.incomplete_event {
+        eprintln!("sse-cat: note: the stream ended inside an event; it was dropped (no blank line after it)");
+    } else if end.partial_line {
+        eprintln!("sse-cat: note: the stream ended inside a line; that line was dropped");
+    }
+    Ok(())
+}
+
+enum EncodeError {
+    Io(io::Error),
+    Bad(usize, String),
+}
+
+impl From<io::Error> for EncodeError {
+    fn from(e: io::Error) -> Self {
+        EncodeError::Io(e)
+    }
+}
+
+fn encode_line(out: &mut impl Write, line: &str) -> Result<(), String> {
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Value::Object(map) = v else {
+        return Err("expected a JSON object".into());
+    };
+    let string = |key: &str| -> Result<Option<&str>, String> {
+        match map.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(format!("\"{key}\" must be a string")),
+        }
+    };
+    for key in map.keys() {
+        if !matches!(key.as_str(), "data" | "event" | "id" | "retry" | "comment") {
+            return Err(format!("unknown key \"{key}\""));
+        }
+    }
+    let retry = match map.get("retry") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or("\"retry\" must be a non-negative integer")?,
+        ),
+    };
+    if let Some(c) = string("comment")? {
+        if map.len() > 1 {
+            return Err("\"comment\" cannot be combined with other keys".into());
+        }
+        Comment::new(c).encode_io(out).map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    let Some(data) = string("data")? else {
+        let ty = string("event")?;
+        let id = string("id")?;
+        if ty.is_some() || id.is_some() {
+            return Err("an event needs \"data\"".into());
+        }
+        return match retry {
+            Some(ms) => Retry(ms)
+                .encode_io(out)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            None => Err("empty object: nothing to encode".into()),
+        };
+    };
+    let mut ev = OutEvent::new(data);
+    if let Some(t) = string("event")? {
+        ev = ev.event_type(EventType::new(t).map_err(|e| format!("bad \"event\": {e}"))?);
+    }
+    if let Some(i) = string("id")? {
+        ev = ev.id(EventId::new(i).map_err(|e| format!("bad \"id\": {e}"))?);
+    }
+    if let Some(ms) = retry {
+        ev = ev.retry(ms);
+    }
+    ev.encode_io(out).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn encode(o: &Options) -> Result<(), EncodeError> {
+    let input = BufReader::new(open(&o.file)?);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for (i, line) in input.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut one = Vec::new();
+        if let Err(msg) = encode_line(&mut one, &line) {
+            out.flush()?;
+            return Err(EncodeError::Bad(i + 1, msg));
+        }
+        out.write_all(&one)?;
+        if o.line_buffered {
+            out.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let o = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("sse-cat: {e}\nTry 'sse-cat --help'.");
+            return ExitCode::from(2);
+        }
+    };
+    if o.encode {
+        match encode(&o) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(EncodeError::Io(e)) => {
+                eprintln!("sse-cat: {e}");
+                ExitCode::from(1)
+            }
+            Err(EncodeError::Bad(line, msg)) => {
+                eprintln!("sse-cat: line {line}: {msg}");
+                ExitCode::from(2)
+            }
+        }
+    } else {
+        match decode(&o) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("sse-cat: {e}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
