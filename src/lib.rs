@@ -101,6 +101,7 @@ pub use event::OwnedEvent;
 pub use event::{Event, Lossy};
 pub use field::{parse_retry, Field, FieldName, Line};
 
-#[cfg(doctest)]
+// The README's examples use every feature; they run with `--all-features`.
+#[cfg(all(doctest, feature = "bytes"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
