@@ -15,7 +15,10 @@ use workloads::{Workload, CHUNKINGS};
 
 /// The practical floor: count CR and LF in every chunk.
 fn memchr2_baseline(chunks: &[&[u8]]) -> usize {
-    chunks.iter().map(|c| memchr::memchr2_iter(b'\n', b'\r', c).count()).sum()
+    chunks
+        .iter()
+        .map(|c| memchr::memchr2_iter(b'\n', b'\r', c).count())
+        .sum()
 }
 
 /// Borrowed events: returns (events, data bytes).
@@ -142,18 +145,33 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
     for (cname, size) in CHUNKINGS {
         let chunks = workloads::chunks(&w.bytes, size);
         // Check once that the decoder does what the workload says.
-        assert_eq!(borrowed(&chunks), (w.events, w.data_bytes), "{} {cname}", w.name);
-        g.bench_with_input(BenchmarkId::new("memchr2_baseline", cname), &chunks, |b, ch| {
-            b.iter(|| memchr2_baseline(ch))
+        assert_eq!(
+            borrowed(&chunks),
+            (w.events, w.data_bytes),
+            "{} {cname}",
+            w.name
+        );
+        g.bench_with_input(
+            BenchmarkId::new("memchr2_baseline", cname),
+            &chunks,
+            |b, ch| b.iter(|| memchr2_baseline(ch)),
+        );
+        g.bench_with_input(BenchmarkId::new("borrowed", cname), &chunks, |b, ch| {
+            b.iter(|| borrowed(ch))
         });
-        g.bench_with_input(BenchmarkId::new("borrowed", cname), &chunks, |b, ch| b.iter(|| borrowed(ch)));
-        g.bench_with_input(BenchmarkId::new("lines", cname), &chunks, |b, ch| b.iter(|| lines(ch)));
-        g.bench_with_input(BenchmarkId::new("owned", cname), &chunks, |b, ch| b.iter(|| owned(ch)));
+        g.bench_with_input(BenchmarkId::new("lines", cname), &chunks, |b, ch| {
+            b.iter(|| lines(ch))
+        });
+        g.bench_with_input(BenchmarkId::new("owned", cname), &chunks, |b, ch| {
+            b.iter(|| owned(ch))
+        });
         #[cfg(feature = "bytes")]
         {
             let all = bytes::Bytes::from(w.bytes.clone());
-            let bchunks: Vec<bytes::Bytes> =
-                workloads::chunks(&all, size).into_iter().map(|c| all.slice_ref(c)).collect();
+            let bchunks: Vec<bytes::Bytes> = workloads::chunks(&all, size)
+                .into_iter()
+                .map(|c| all.slice_ref(c))
+                .collect();
             assert_eq!(with_bytes::bytes_events(&bchunks), (w.events, w.data_bytes));
             let mut out = Vec::with_capacity(w.bytes.len());
             assert_eq!(with_bytes::passthrough(&bchunks, &mut out), w.bytes.len());

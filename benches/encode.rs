@@ -75,7 +75,9 @@ fn bench(c: &mut Criterion) {
         g.sample_size(10);
         g.warm_up_time(Duration::from_millis(500));
         g.measurement_time(Duration::from_secs(2));
-        g.bench_function(BenchmarkId::new("ssewire", "vec"), |b| b.iter(|| ssewire_encode(black_box(&evs), &mut out)));
+        g.bench_function(BenchmarkId::new("ssewire", "vec"), |b| {
+            b.iter(|| ssewire_encode(black_box(&evs), &mut out))
+        });
         g.bench_function(BenchmarkId::new("concat_baseline", "vec"), |b| {
             b.iter(|| concat_baseline(black_box(&evs), &mut out))
         });

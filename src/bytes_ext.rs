@@ -249,6 +249,15 @@ impl BytesDecoder {
         &self.dec
     }
 
+    /// Sets the last event id (see [`Decoder::set_last_event_id`]), for
+    /// example to resume after a reconnection.
+    ///
+    /// # Errors
+    /// When `id` contains CR, LF or NUL.
+    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), crate::InvalidValue> {
+        self.dec.set_last_event_id(id)
+    }
+
     /// The next item, or `None` when every pushed chunk is used up.
     ///
     /// # Errors

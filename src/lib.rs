@@ -63,9 +63,11 @@
 //! # Features
 //! | feature | default | adds |
 //! |---------|---------|------|
-//! | `std`   | yes     | `std::io::Write` encoding, the [`io`](crate::io) reader adapter; implies `alloc` |
+//! | `std`   | yes     | `std::io::Write` encoding, the [`io`] reader adapter; implies `alloc` |
 //! | `alloc` | via std | growable buffers ([`Decoder::new`]), [`OwnedEvent`], lossy `Cow<str>` accessors, `Vec` encoding |
-//! | `bytes` | no      | `bytes::BufMut` encoding; implies `alloc` |
+//! | `bytes` | no      | [`bytes::BytesDecoder`]: `'static` events sharing the input `Bytes`, raw frames for proxies; `bytes::BufMut` encoding; implies `alloc` |
+//! | `futures` | no    | [`stream::EventStream`]: a `futures_core::Stream` of events from any stream of byte chunks; implies `bytes` |
+//! | `tokio-util` | no | [`codec::SseCodec`] for `FramedRead` / `FramedWrite`; implies `bytes` and `std` |
 //!
 //! With no features at all the decoder and the encoder are complete.
 #![no_std]
@@ -83,6 +85,9 @@ mod buffer;
 #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
 #[path = "bytes_ext.rs"]
 pub mod bytes;
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub mod codec;
 mod decoder;
 pub mod encode;
 mod error;
@@ -92,6 +97,9 @@ mod field;
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod io;
 mod scan;
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+pub mod stream;
 
 pub use buffer::{ArrayBuffer, Buffer, SliceBuffer};
 pub use decoder::{Buffers, Config, Decoder, DefaultBuffer, Feed, Finish, LineDecoder, Step};

@@ -193,6 +193,7 @@ fn fixed_buffers_cap_the_limits_whatever_the_chunking() {
     }
 }
 
+#[cfg(feature = "alloc")]
 #[test]
 fn error_reports_consumed_and_stream_goes_on() {
     let mut config = Config::default();

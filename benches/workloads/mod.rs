@@ -40,10 +40,49 @@ impl Rng {
 /// Tokens as they appear inside JSON strings: plain words, JSON escapes,
 /// multi-byte UTF-8 and emoji.
 const TOKENS: &[&str] = &[
-    "Hello", " world", ",", " the", " of", " and", " to", " in", " is", " that", " for", " it", " with",
-    " as", " on", " be", " at", " by", "\\n", "\\n\\n", "\\\"", " \\\"quoted\\\"", "\\t", " caf\u{e9}",
-    " na\u{ef}ve", " \u{4f60}\u{597d}", " \u{1F600}", " \u{1F680}", " \u{3b1}\u{3b2}\u{3b3}", ".", "!", "?",
-    " Rust", " stream", " token", " model", "```", "fn", " main", "()", " {", " }", " \\\\path",
+    "Hello",
+    " world",
+    ",",
+    " the",
+    " of",
+    " and",
+    " to",
+    " in",
+    " is",
+    " that",
+    " for",
+    " it",
+    " with",
+    " as",
+    " on",
+    " be",
+    " at",
+    " by",
+    "\\n",
+    "\\n\\n",
+    "\\\"",
+    " \\\"quoted\\\"",
+    "\\t",
+    " caf\u{e9}",
+    " na\u{ef}ve",
+    " \u{4f60}\u{597d}",
+    " \u{1F600}",
+    " \u{1F680}",
+    " \u{3b1}\u{3b2}\u{3b3}",
+    ".",
+    "!",
+    "?",
+    " Rust",
+    " stream",
+    " token",
+    " model",
+    "```",
+    "fn",
+    " main",
+    "()",
+    " {",
+    " }",
+    " \\\\path",
 ];
 
 fn tokens(rng: &mut Rng, lo: usize, hi: usize) -> String {
@@ -129,7 +168,10 @@ pub fn anthropic() -> Workload {
             let data = format!("{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{text}\"}}}}");
             b.event("event: content_block_delta\n", &[&data]);
         }
-        b.event("event: content_block_stop\n", &["{\"type\":\"content_block_stop\",\"index\":0}"]);
+        b.event(
+            "event: content_block_stop\n",
+            &["{\"type\":\"content_block_stop\",\"index\":0}"],
+        );
         b.event("event: message_delta\n", &["{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":400}}"]);
         b.event("event: message_stop\n", &["{\"type\":\"message_stop\"}"]);
         msg += 1;
@@ -143,7 +185,9 @@ pub fn big() -> Workload {
     let mut b = Builder::new();
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     while !b.full() {
-        let line: String = (0..65536).map(|_| alphabet[rng.below(64)] as char).collect();
+        let line: String = (0..65536)
+            .map(|_| alphabet[rng.below(64)] as char)
+            .collect();
         b.event("", &[&line]);
     }
     b.finish("big")

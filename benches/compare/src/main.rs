@@ -1,0 +1,574 @@
+//! Side-by-side comparison of ssewire with the SSE crates people use today,
+//! on the same workloads and chunkings, in one process, with interleaved
+//! rounds. Prints a Markdown table.
+//!
+//! ```sh
+//! cd benches/compare && cargo run --release
+//! ```
+//! Options: `--rounds N` (default 3), `--only WORKLOAD`, `--budget SECONDS`
+//! (default 3: a peer whose run takes longer is cut off and marked).
+
+#[path = "../../workloads/mod.rs"]
+mod workloads;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures::executor::block_on;
+use futures::stream::{self, StreamExt};
+
+// ---------------------------------------------------------------------------
+// Counting allocator: allocations, current and peak heap.
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        let now = CURRENT.fetch_add(l.size(), Relaxed) + l.size();
+        PEAK.fetch_max(now, Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        CURRENT.fetch_sub(l.size(), Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        if n > l.size() {
+            let now = CURRENT.fetch_add(n - l.size(), Relaxed) + n - l.size();
+            PEAK.fetch_max(now, Relaxed);
+        } else {
+            CURRENT.fetch_sub(l.size() - n, Relaxed);
+        }
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// One measured run.
+#[derive(Clone, Copy)]
+struct Run {
+    time: Duration,
+    events: usize,
+    data: usize,
+    allocs: usize,
+    peak: usize,
+}
+
+fn measure(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
+    let base = CURRENT.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let a0 = ALLOCS.load(Relaxed);
+    let t = Instant::now();
+    let (events, data) = f();
+    let time = t.elapsed();
+    Run {
+        time,
+        events,
+        data,
+        allocs: ALLOCS.load(Relaxed) - a0,
+        peak: PEAK.load(Relaxed).saturating_sub(base),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Input adapters for the peers' intended APIs.
+
+fn byte_stream(chunks: &[Bytes]) -> impl futures::Stream<Item = Result<Bytes, io::Error>> + Unpin + '_ {
+    stream::iter(chunks.iter().cloned().map(Ok))
+}
+
+/// An `AsyncRead` returning at most one chunk per read.
+struct ChunkReader<'a> {
+    chunks: &'a [Bytes],
+    i: usize,
+    off: usize,
+}
+
+impl futures::io::AsyncRead for ChunkReader<'_> {
+    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let Some(c) = self.chunks.get(self.i) else { return Poll::Ready(Ok(0)) };
+        let n = (c.len() - self.off).min(buf.len());
+        buf[..n].copy_from_slice(&c[self.off..self.off + n]);
+        self.off += n;
+        if self.off == c.len() {
+            self.i += 1;
+            self.off = 0;
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Decoders. Each returns (events dispatched, total data bytes).
+
+type Decode = fn(&[Bytes]) -> (usize, usize);
+
+fn memchr2_baseline(chunks: &[Bytes]) -> (usize, usize) {
+    let n = chunks.iter().map(|c| memchr::memchr2_iter(b'\n', b'\r', c).count()).sum();
+    (n, 0)
+}
+
+fn ssewire_borrowed(chunks: &[Bytes]) -> (usize, usize) {
+    let mut dec = ssewire::Decoder::new();
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
+        let mut rest = &c[..];
+        loop {
+            let f = dec.feed(rest);
+            rest = &rest[f.consumed..];
+            match f.step {
+                Ok(ssewire::Step::Event(ev)) => {
+                    n += 1;
+                    d += ev.data().len();
+                }
+                Ok(ssewire::Step::NeedInput) => break,
+                _ => {}
+            }
+        }
+    }
+    (n, d)
+}
+
+fn ssewire_bytes(chunks: &[Bytes]) -> (usize, usize) {
+    let mut dec = ssewire::bytes::BytesDecoder::new();
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
+        dec.push(c.clone());
+        while let Some(item) = dec.next() {
+            if let Ok(ssewire::bytes::BytesItem::Event(ev)) = item {
+                n += 1;
+                d += ev.data().len();
+            }
+        }
+    }
+    (n, d)
+}
+
+fn sse_core(chunks: &[Bytes]) -> (usize, usize) {
+    let mut dec = sse_core::SseDecoder::with_limit(std::num::NonZeroUsize::MAX);
+    let mut buf = BytesMut::new();
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
+        buf.extend_from_slice(c);
+        while let Some(ev) = dec.next(&mut buf) {
+            if let Ok(sse_core::SseEvent::Message(m)) = ev {
+                n += 1;
+                d += m.data.len();
+            }
+        }
+    }
+    (n, d)
+}
+
+fn sse_stream(chunks: &[Bytes]) -> (usize, usize) {
+    block_on(async {
+        let mut s = sse_stream::SseByteStream::new(byte_stream(chunks));
+        let (mut n, mut d) = (0, 0);
+        while let Some(item) = s.next().await {
+            if let Ok(sse_stream::Sse { data: Some(data), .. }) = item {
+                n += 1;
+                d += data.len();
+            }
+        }
+        (n, d)
+    })
+}
+
+fn sseer(chunks: &[Bytes]) -> (usize, usize) {
+    block_on(async {
+        let mut s = sseer::EventStream::new(byte_stream(chunks));
+        let (mut n, mut d) = (0, 0);
+        while let Some(item) = s.next().await {
+            if let Ok(ev) = item {
+                n += 1;
+                d += ev.data.len();
+            }
+        }
+        (n, d)
+    })
+}
+
+fn sse_parse(chunks: &[Bytes]) -> (usize, usize) {
+    let mut p = sse_parse::SseParser::new().max_buffer(usize::MAX);
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
+        p.feed(c);
+        while let Some(ev) = p.next_event() {
+            n += 1;
+            d += ev.data.len();
+        }
+    }
+    (n, d)
+}
+
+fn eventsource_stream(chunks: &[Bytes]) -> (usize, usize) {
+    use eventsource_stream::Eventsource;
+    block_on(async {
+        let mut s = byte_stream(chunks).eventsource();
+        let (mut n, mut d) = (0, 0);
+        while let Some(item) = s.next().await {
+            if let Ok(ev) = item {
+                n += 1;
+                d += ev.data.len();
+            }
+        }
+        (n, d)
+    })
+}
+
+fn sse_codec(chunks: &[Bytes]) -> (usize, usize) {
+    block_on(async {
+        let mut s = sse_codec::decode_stream(ChunkReader { chunks, i: 0, off: 0 });
+        let (mut n, mut d) = (0, 0);
+        while let Some(item) = s.next().await {
+            if let Ok(sse_codec::Event::Message { data, .. }) = item {
+                n += 1;
+                d += data.len();
+            }
+        }
+        (n, d)
+    })
+}
+
+fn async_sse(chunks: &[Bytes]) -> (usize, usize) {
+    block_on(async {
+        let cap = chunks.first().map_or(8192, |c| c.len().clamp(64, 1 << 20));
+        let reader = futures::io::BufReader::with_capacity(cap, ChunkReader { chunks, i: 0, off: 0 });
+        let mut s = async_sse::decode(reader);
+        let (mut n, mut d) = (0, 0);
+        while let Some(item) = s.next().await {
+            if let Ok(async_sse::Event::Message(m)) = item {
+                n += 1;
+                d += m.data().len();
+            }
+        }
+        (n, d)
+    })
+}
+
+fn tokio_sse_codec(chunks: &[Bytes]) -> (usize, usize) {
+    use tokio_util::codec::Decoder;
+    let mut dec = tokio_sse_codec::SseDecoder::<String>::with_max_size(usize::MAX);
+    let mut buf = BytesMut::new();
+    let (mut n, mut d) = (0, 0);
+    let mut count = |f: tokio_sse_codec::Frame<String>| {
+        if let tokio_sse_codec::Frame::Event(ev) = f {
+            n += 1;
+            d += ev.data.len();
+        }
+    };
+    for c in chunks {
+        buf.extend_from_slice(c);
+        while let Ok(Some(f)) = dec.decode(&mut buf) {
+            count(f);
+        }
+    }
+    while let Ok(Some(f)) = dec.decode_eof(&mut buf) {
+        count(f);
+    }
+    (n, d)
+}
+
+const DECODERS: &[(&str, Decode)] = &[
+    ("memchr2 baseline", memchr2_baseline),
+    ("ssewire (borrowed)", ssewire_borrowed),
+    ("ssewire (Bytes)", ssewire_bytes),
+    ("sse-core", sse_core),
+    ("sse-stream", sse_stream),
+    ("sseer", sseer),
+    ("sse-parse", sse_parse),
+    ("eventsource-stream", eventsource_stream),
+    ("sse-codec", sse_codec),
+    ("async-sse", async_sse),
+    ("tokio_sse_codec", tokio_sse_codec),
+];
+
+// ---------------------------------------------------------------------------
+// Encoders. Each encodes every event and returns (events, bytes written).
+
+type Ev = (String, String, String);
+type Encode = fn(&[Ev], &mut Vec<u8>) -> (usize, usize);
+
+fn enc_ssewire(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
+    use ssewire::encode::{Encode, Event, EventId, EventType};
+    out.clear();
+    for (ty, data, id) in evs {
+        let mut ev = Event::new(data);
+        if ty != "message" {
+            ev = ev.event_type(EventType::new(ty).unwrap());
+        }
+        if !id.is_empty() {
+            ev = ev.id(EventId::new(id).unwrap());
+        }
+        ev.encode_vec(out);
+    }
+    (evs.len(), out.len())
+}
+
+fn enc_concat(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
+    out.clear();
+    for (ty, data, id) in evs {
+        if ty != "message" {
+            out.extend_from_slice(b"event: ");
+            out.extend_from_slice(ty.as_bytes());
+            out.push(b'\n');
+        }
+        if !id.is_empty() {
+            out.extend_from_slice(b"id: ");
+            out.extend_from_slice(id.as_bytes());
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(data.as_bytes());
+        out.extend_from_slice(b"\n\n");
+    }
+    (evs.len(), out.len())
+}
+
+fn enc_format(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
+    out.clear();
+    for (ty, data, id) in evs {
+        let s = format!("event: {ty}\nid: {id}\ndata: {data}\n\n");
+        out.extend_from_slice(s.as_bytes());
+    }
+    (evs.len(), out.len())
+}
+
+fn enc_axum(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
+    use axum::response::sse::{Event, Sse};
+    use axum::response::IntoResponse;
+    out.clear();
+    let events = evs.iter().map(|(ty, data, id)| {
+        let mut e = Event::default().data(data);
+        if ty != "message" {
+            e = e.event(ty);
+        }
+        if !id.is_empty() {
+            e = e.id(id);
+        }
+        Ok::<_, Infallible>(e)
+    });
+    // axum's `Sse` needs a `'static` stream: build the events first.
+    let events: Vec<_> = events.collect();
+    let body = Sse::new(stream::iter(events)).into_response().into_body();
+    let bytes = block_on(axum::body::to_bytes(body, usize::MAX)).unwrap();
+    out.extend_from_slice(&bytes);
+    (evs.len(), out.len())
+}
+
+fn enc_sse_stream(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
+    out.clear();
+    for (ty, data, id) in evs {
+        let sse = sse_stream::Sse {
+            event: (ty != "message").then(|| ty.clone()),
+            data: Some(data.clone()),
+            id: (!id.is_empty()).then(|| id.clone()),
+            retry: None,
+        };
+        out.extend_from_slice(&sse.encode().unwrap());
+    }
+    (evs.len(), out.len())
+}
+
+fn enc_sse_codec(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
+    use std::io::Write;
+    out.clear();
+    for (ty, data, id) in evs {
+        let ev = sse_codec::Event::message(ty, data, (!id.is_empty()).then_some(id.as_str()));
+        write!(out, "{ev}").unwrap();
+    }
+    (evs.len(), out.len())
+}
+
+fn enc_actix(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
+    use actix_web_lab::sse::{Data, Event, Sse};
+    out.clear();
+    let events: Vec<Event> = evs
+        .iter()
+        .map(|(ty, data, id)| {
+            let mut d = Data::new(data.clone());
+            if ty != "message" {
+                d = d.event(ty.clone());
+            }
+            if !id.is_empty() {
+                d = d.id(id.clone());
+            }
+            Event::from(d)
+        })
+        .collect();
+    let body = Sse::from_infallible_stream(stream::iter(events));
+    let bytes = block_on(actix_web::body::to_bytes(body)).unwrap();
+    out.extend_from_slice(&bytes);
+    (evs.len(), out.len())
+}
+
+const ENCODERS: &[(&str, Encode)] = &[
+    ("concatenation baseline", enc_concat),
+    ("ssewire", enc_ssewire),
+    ("format! baseline", enc_format),
+    ("axum", enc_axum),
+    ("sse-stream", enc_sse_stream),
+    ("sse-codec", enc_sse_codec),
+    ("actix-web-lab", enc_actix),
+];
+
+// ---------------------------------------------------------------------------
+
+struct Cell {
+    best: Option<Run>,
+    cut: Option<(usize, Duration)>,
+}
+
+fn mbps(bytes: usize, t: Duration) -> f64 {
+    bytes as f64 / t.as_secs_f64() / 1e6
+}
+
+fn main() {
+    let mut rounds = 3;
+    let mut only: Option<String> = None;
+    let mut budget = Duration::from_secs(3);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
+            "--only" => only = args.next(),
+            "--budget" => budget = Duration::from_secs_f64(args.next().unwrap().parse().unwrap()),
+            _ => panic!("unknown argument {a}"),
+        }
+    }
+    let started = Instant::now();
+    println!("## Decoders\n");
+    println!("Rounds: {rounds}, interleaved; best round shown. Cut-off budget per run: {budget:?}.\n");
+    println!("| workload | chunking | implementation | MB/s | events/s | × memchr2 | allocs/event | peak heap | check |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---|");
+    for w in workloads::all() {
+        if only.as_deref().is_some_and(|o| o != w.name) {
+            continue;
+        }
+        let all = Bytes::from(w.bytes.clone());
+        for (cname, size) in workloads::CHUNKINGS {
+            let chunks: Vec<Bytes> = workloads::chunks(&all, size).into_iter().map(|c| all.slice_ref(c)).collect();
+            let mut cells: Vec<Cell> = DECODERS.iter().map(|_| Cell { best: None, cut: None }).collect();
+            for _ in 0..rounds {
+                for (i, (_, f)) in DECODERS.iter().enumerate() {
+                    if cells[i].cut.is_some() {
+                        continue;
+                    }
+                    // Grow the input 1/64, 1/8, whole: a quadratic peer is
+                    // cut off before it eats the run.
+                    if cells[i].best.is_none() {
+                        let mut too_slow = None;
+                        for frac in [64usize, 8] {
+                            let n = (chunks.len() / frac).max(1);
+                            let r = measure(&mut || f(&chunks[..n]));
+                            if r.time > budget / 8 {
+                                too_slow = Some((chunks[..n].iter().map(|c| c.len()).sum(), r.time));
+                                break;
+                            }
+                        }
+                        if let Some(cut) = too_slow {
+                            cells[i].cut = Some(cut);
+                            continue;
+                        }
+                    }
+                    let r = measure(&mut || f(&chunks));
+                    if r.time > budget && cells[i].best.is_none() {
+                        cells[i].cut = Some((w.bytes.len(), r.time));
+                        continue;
+                    }
+                    if cells[i].best.is_none_or(|b| r.time < b.time) {
+                        cells[i].best = Some(r);
+                    }
+                }
+            }
+            let base = cells[0].best.map(|b| b.time);
+            for (i, (name, _)) in DECODERS.iter().enumerate() {
+                let c = &cells[i];
+                if let Some((bytes, t)) = c.cut {
+                    println!(
+                        "| {} | {cname} | {name} | {:.0} (cut off at {:.1} MB) | | | | | too slow |",
+                        w.name,
+                        mbps(bytes, t),
+                        bytes as f64 / 1e6
+                    );
+                    continue;
+                }
+                let Some(r) = c.best else { continue };
+                let ratio = base.map_or(0.0, |b| b.as_secs_f64() / r.time.as_secs_f64());
+                let check = if i == 0 {
+                    "-".to_string()
+                } else if r.events == w.events && r.data == w.data_bytes {
+                    "ok".to_string()
+                } else {
+                    format!("MISMATCH ({} events / {} data bytes, want {} / {})", r.events, r.data, w.events, w.data_bytes)
+                };
+                let per_event = if i == 0 { 0.0 } else { r.allocs as f64 / w.events as f64 };
+                println!(
+                    "| {} | {cname} | {name} | {:.0} | {:.0} | {:.2} | {:.2} | {} KiB | {check} |",
+                    w.name,
+                    mbps(w.bytes.len(), r.time),
+                    w.events as f64 / r.time.as_secs_f64(),
+                    ratio,
+                    per_event,
+                    r.peak / 1024
+                );
+            }
+        }
+    }
+
+    println!("\n## Encoders\n");
+    println!("| workload | implementation | MB/s (output) | events/s | × concatenation | allocs/event |");
+    println!("|---|---|---:|---:|---:|---:|");
+    for w in [workloads::llm(), workloads::multiline(), workloads::big()] {
+        if only.as_deref().is_some_and(|o| o != w.name) {
+            continue;
+        }
+        let mut evs: Vec<Ev> = Vec::new();
+        let mut dec = ssewire::Decoder::new();
+        dec.feed_all(&w.bytes, |s| {
+            if let Ok(ssewire::Step::Event(ev)) = s {
+                evs.push((
+                    ev.event_type_lossy().into_owned(),
+                    ev.data_lossy().into_owned(),
+                    ev.last_event_id_lossy().into_owned(),
+                ));
+            }
+        });
+        let mut out = Vec::with_capacity(w.bytes.len() * 2);
+        let mut best: Vec<Option<Run>> = vec![None; ENCODERS.len()];
+        for _ in 0..rounds {
+            for (i, (_, f)) in ENCODERS.iter().enumerate() {
+                let r = measure(&mut || f(&evs, &mut out));
+                if best[i].is_none_or(|b| r.time < b.time) {
+                    best[i] = Some(r);
+                }
+            }
+        }
+        let base = best[0].unwrap().time;
+        for (i, (name, _)) in ENCODERS.iter().enumerate() {
+            let r = best[i].unwrap();
+            println!(
+                "| {} | {name} | {:.0} | {:.0} | {:.2} | {:.2} |",
+                w.name,
+                mbps(r.data, r.time),
+                r.events as f64 / r.time.as_secs_f64(),
+                base.as_secs_f64() / r.time.as_secs_f64(),
+                r.allocs as f64 / r.events as f64
+            );
+        }
+    }
+    eprintln!("finished in {:.0?}", started.elapsed());
+}

@@ -1,0 +1,241 @@
+//! Interop with a real browser: headless Chromium opens a page from a test
+//! server on 127.0.0.1 whose `EventSource` reads a stream that ssewire
+//! encoded (hard cases, written to the socket in awkward pieces); the page
+//! posts what it received back, and the test compares it with what was
+//! encoded. Chromium must be installed (`.ci/run` installs it): this test
+//! fails rather than skips without it. Timeouts only guard against hangs.
+#![cfg(all(feature = "futures", feature = "tokio-util"))]
+
+#[path = "../examples/server.rs"]
+#[allow(unused)]
+mod server;
+
+use std::convert::Infallible;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use server::{AnyBody, ChannelBody};
+use ssewire::encode::{Comment, Encode, Event, EventId, EventType};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// (event type, data, id field) for each event sent.
+fn cases() -> Vec<(&'static str, &'static str, Option<&'static str>)> {
+    vec![
+        ("", "plain", None),
+        ("", "multi\nline\nwith LF", Some("1")),
+        ("", "carriage\rreturns\ronly", None),
+        ("custom", "crlf\r\nseparated\r\nlines", Some("two words")),
+        ("", " leading space", None),
+        ("", "  two leading spaces\n\tand a tab", None),
+        ("", "", Some("")),
+        ("", "\n\n", None),
+        (
+            "update",
+            "non-ASCII: caf\u{e9} \u{4f60}\u{597d} \u{1F600} \u{3b1}\u{3b2}",
+            Some("\u{e9}t\u{e9}"),
+        ),
+        (
+            "with space",
+            "data: not a field\nid: not an id\nevent: nope",
+            None,
+        ),
+        ("", ":not a comment", Some("7")),
+        ("", "trailing newline\n", None),
+        ("done", "bye", None),
+    ]
+}
+
+/// What the browser should report: type (default `message`), data with
+/// line breaks normalised to LF, and the last event id so far.
+fn expected() -> Vec<serde_json::Value> {
+    let mut last_id = String::new();
+    cases()
+        .into_iter()
+        .map(|(ty, data, id)| {
+            if let Some(id) = id {
+                last_id = id.to_string();
+            }
+            let data = data.replace("\r\n", "\n").replace('\r', "\n");
+            let ty = if ty.is_empty() { "message" } else { ty };
+            serde_json::json!({ "type": ty, "data": data, "id": last_id })
+        })
+        .collect()
+}
+
+fn stream_bytes() -> Vec<u8> {
+    let mut out = Vec::new();
+    Comment::new("hello browser").encode_vec(&mut out);
+    for (ty, data, id) in cases() {
+        let mut ev = Event::new(data).event_type(EventType::new(ty).unwrap());
+        if let Some(id) = id {
+            ev = ev.id(EventId::new(id).unwrap());
+        }
+        ev.encode_vec(&mut out);
+        Comment::new("between\nevents").encode_vec(&mut out);
+    }
+    out
+}
+
+const PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>ssewire interop</title>
+<script>
+const got = [];
+const es = new EventSource('/events');
+const record = e => got.push({ type: e.type, data: e.data, id: e.lastEventId });
+for (const t of TYPES) es.addEventListener(t, record);
+es.addEventListener('done', e => {
+  record(e);
+  es.close();
+  fetch('/report', { method: 'POST', body: JSON.stringify(got) });
+});
+es.onerror = () => { if (es.readyState === EventSource.CLOSED) fetch('/report', { method: 'POST', body: '"error"' }); };
+</script>"#;
+
+async fn handle(req: Request<Incoming>, report: mpsc::Sender<String>) -> Response<AnyBody> {
+    let full = |ct: &str, body: String| {
+        Response::builder()
+            .header("content-type", ct)
+            .body(AnyBody::Full(Full::new(Bytes::from(body))))
+            .unwrap()
+    };
+    match req.uri().path() {
+        "/" => {
+            let types: Vec<&str> = cases()
+                .iter()
+                .map(|c| if c.0.is_empty() { "message" } else { c.0 })
+                .filter(|t| *t != "done")
+                .collect();
+            full(
+                "text/html; charset=utf-8",
+                PAGE.replace("TYPES", &serde_json::to_string(&types).unwrap()),
+            )
+        }
+        "/events" => {
+            let (tx, rx) = mpsc::channel(64);
+            tokio::spawn(async move {
+                // Awkward pieces: 1 to 7 bytes, cutting field names, UTF-8
+                // sequences and line endings apart, each its own write.
+                let bytes = stream_bytes();
+                let mut at = 0;
+                let mut k = 0;
+                while at < bytes.len() {
+                    let n = (1 + (k * 5 + 3) % 7).min(bytes.len() - at);
+                    if tx
+                        .send(Ok(Bytes::copy_from_slice(&bytes[at..at + n])))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    at += n;
+                    k += 1;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                // Keep the connection open; the page closes it.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+            Response::builder()
+                .header("content-type", ssewire::encode::CONTENT_TYPE)
+                .header("cache-control", "no-cache")
+                .body(AnyBody::Events(ChannelBody(rx)))
+                .unwrap()
+        }
+        "/report" => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let _ = report
+                .send(String::from_utf8_lossy(&body).into_owned())
+                .await;
+            full("text/plain", String::new())
+        }
+        _ => Response::builder()
+            .status(404)
+            .body(AnyBody::Full(Full::new(Bytes::new())))
+            .unwrap(),
+    }
+}
+
+fn chromium() -> String {
+    if let Ok(path) = std::env::var("CHROMIUM") {
+        return path;
+    }
+    for p in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
+        if std::path::Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    panic!(
+        "Chromium not found: install Debian's `chromium` package (`.ci/run` does) or set CHROMIUM"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_event_source_reads_what_ssewire_encoded() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (report_tx, mut report_rx) = mpsc::channel::<String>(4);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let report = report_tx.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let report = report.clone();
+                    async move { Ok::<_, Infallible>(handle(req, report).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+
+    let profile = std::env::temp_dir().join(format!("ssewire-chromium-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://{addr}/"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let report = tokio::time::timeout(Duration::from_secs(90), report_rx.recv()).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&profile);
+    let report = report
+        .expect("the page reported within 90 s")
+        .expect("a report");
+    let got: serde_json::Value = serde_json::from_str(&report).expect("JSON report");
+    assert_eq!(
+        got,
+        serde_json::Value::Array(expected()),
+        "what the browser received"
+    );
+}

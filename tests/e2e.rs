@@ -1,0 +1,151 @@
+//! End to end over real sockets on 127.0.0.1: the example server and client
+//! with connections cut mid-event, and the `tokio-util` codec over TCP.
+//! Timeouts only guard against hangs.
+#![cfg(all(feature = "futures", feature = "tokio-util"))]
+
+#[path = "../examples/client.rs"]
+#[allow(unused)]
+mod client;
+#[path = "../examples/server.rs"]
+#[allow(unused)]
+mod server;
+
+use std::time::Duration;
+
+use ssewire::bytes::BytesItem;
+use ssewire::codec::SseCodec;
+use ssewire::encode::{Comment, Event, EventId, Item, Retry};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+const GUARD: Duration = Duration::from_secs(120);
+
+async fn start(opts: server::Options) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(server::serve(listener, opts));
+    addr
+}
+
+fn check_session(session: &client::Session, total: u64) {
+    let ids: Vec<u64> = session
+        .events
+        .iter()
+        .map(|e| {
+            std::str::from_utf8(e.last_event_id())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        (1..=total).collect::<Vec<_>>(),
+        "every event exactly once, in order"
+    );
+    for (n, ev) in (1..).zip(&session.events) {
+        assert_eq!(&ev.data()[..], server::event_data(n).as_bytes());
+        assert_eq!(&ev.event_type()[..], server::event_type(n).as_bytes());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_reads_every_event_once_in_order() {
+    let opts = server::Options {
+        events: 15,
+        interval: Duration::from_millis(1),
+        retry_ms: 5,
+        cut_seed: None,
+    };
+    let addr = start(opts).await;
+    let session = tokio::time::timeout(GUARD, client::run(&addr, 15, 5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.connections, 1);
+    check_session(&session, 15);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_cut_mid_event_lose_and_repeat_nothing() {
+    for seed in [1u64, 7, 42, 1234, 99991] {
+        let opts = server::Options {
+            events: 40,
+            interval: Duration::from_millis(0),
+            retry_ms: 2,
+            cut_seed: Some(seed),
+        };
+        let addr = start(opts).await;
+        let session = tokio::time::timeout(GUARD, client::run(&addr, 40, 500))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            session.connections > 3,
+            "seed {seed}: the server should have cut connections"
+        );
+        check_session(&session, 40);
+    }
+}
+
+async fn next<S: futures::Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+    futures::StreamExt::next(s).await
+}
+
+#[tokio::test]
+async fn codec_over_tcp_round_trips() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let writer = tokio::spawn(async move {
+        use futures::SinkExt;
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut framed = FramedWrite::new(tcp, SseCodec::new());
+        for i in 0..200u32 {
+            let id = i.to_string();
+            let data = format!("line {i}\r\nsecond\rthird");
+            framed
+                .feed(Item::Comment(Comment::new("ping")))
+                .await
+                .unwrap();
+            framed
+                .feed(Item::Event(
+                    Event::new(&data).id(EventId::new(&id).unwrap()),
+                ))
+                .await
+                .unwrap();
+            if i % 50 == 0 {
+                framed.feed(Item::Retry(Retry(250))).await.unwrap();
+            }
+            // Flush often so the reader sees many partial reads.
+            SinkExt::<Item<'_>>::flush(&mut framed).await.unwrap();
+        }
+    });
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut framed = FramedRead::with_capacity(tcp, SseCodec::new().retries(true), 7);
+    let mut events = 0u32;
+    let mut retries = 0;
+    while let Some(item) = tokio::time::timeout(GUARD, next(&mut framed))
+        .await
+        .unwrap()
+    {
+        match item.unwrap() {
+            Ok(BytesItem::Event(ev)) => {
+                assert_eq!(
+                    &ev.data()[..],
+                    format!("line {events}\nsecond\nthird").as_bytes()
+                );
+                assert_eq!(&ev.last_event_id()[..], events.to_string().as_bytes());
+                events += 1;
+            }
+            Ok(BytesItem::Retry(ms)) => {
+                assert_eq!(ms, 250);
+                retries += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    writer.await.unwrap();
+    assert_eq!(events, 200);
+    assert_eq!(retries, 4);
+    assert_eq!(framed.decoder().decoder().retry(), Some(250));
+}
