@@ -157,18 +157,20 @@ pub struct Finish {
     pub partial_line: bool,
 }
 
-/// The four buffers a [`Decoder`] keeps between chunks.
+/// The buffers a [`Decoder`] keeps between chunks.
 ///
 /// # Example
 /// ```
 /// use ssewire::{Buffers, Config, Decoder, SliceBuffer};
-/// let (mut a, mut b, mut c, mut d) = ([0u8; 256], [0u8; 1024], [0u8; 32], [0u8; 64]);
+/// let (mut a, mut b, mut c) = ([0u8; 256], [0u8; 1024], [0u8; 32]);
+/// let (mut d, mut e) = ([0u8; 64], [0u8; 64]);
 /// let dec = Decoder::with_buffers(
 ///     Buffers {
 ///         line: SliceBuffer::new(&mut a),
 ///         data: SliceBuffer::new(&mut b),
 ///         event_type: SliceBuffer::new(&mut c),
 ///         last_event_id: SliceBuffer::new(&mut d),
+///         pending_id: SliceBuffer::new(&mut e),
 ///     },
 ///     &Config::default(),
 /// );
@@ -183,8 +185,11 @@ pub struct Buffers<B> {
     pub data: B,
     /// Holds an event type carried across chunks.
     pub event_type: B,
-    /// Holds the last event id.
+    /// Holds the last event id (the one committed by the last blank line).
     pub last_event_id: B,
+    /// Holds an id read in the current block, until the block's blank line
+    /// commits it. The smaller of the two id buffers caps id length.
+    pub pending_id: B,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,6 +251,11 @@ pub struct Decoder<B: Buffer = DefaultBuffer> {
     data: B,
     event_type: B,
     last_event_id: B,
+    pending_id: B,
+    /// `pending_id` holds an id not yet committed by a blank line.
+    id_pending: bool,
+    /// The id length limit: the smaller id buffer's capacity.
+    max_id: usize,
     data_loc: DataLoc,
     type_loc: TypeLoc,
     /// Logical length of the data so far (values plus joining LFs).
@@ -313,11 +323,14 @@ impl<B: Buffer> Decoder<B> {
             mut data,
             mut event_type,
             mut last_event_id,
+            mut pending_id,
         } = buffers;
         line.clear();
         data.clear();
         event_type.clear();
         last_event_id.clear();
+        pending_id.clear();
+        let max_id = effective_max(effective_max(usize::MAX, &last_event_id), &pending_id);
         let max_line = effective_max(config.max_line_len, &line);
         let max_data = effective_max(config.max_data_len, &data);
         let swap = line.capacity_limit().is_none() && data.capacity_limit().is_none();
@@ -327,6 +340,9 @@ impl<B: Buffer> Decoder<B> {
             data,
             event_type,
             last_event_id,
+            pending_id,
+            id_pending: false,
+            max_id,
             data_loc: DataLoc::None,
             type_loc: TypeLoc::Unset,
             data_len: 0,
@@ -342,9 +358,14 @@ impl<B: Buffer> Decoder<B> {
         }
     }
 
-    /// The last event id: the value of the last accepted `id` field (empty
-    /// if none yet). It is what a client sends as `Last-Event-ID` when it
-    /// reconnects.
+    /// The last event id string: the value of the last accepted `id` field
+    /// of a block that has ended (with its blank line), empty if none yet.
+    /// It is what a client sends as `Last-Event-ID` when it reconnects.
+    ///
+    /// An `id` read in a block whose blank line has not come yet is not
+    /// included: the spec commits the last event ID buffer to this string
+    /// only when a block ends ("dispatch the event", step 1), so a client
+    /// cut off mid-event does not claim an event it never received.
     #[must_use]
     pub fn last_event_id(&self) -> &[u8] {
         self.last_event_id.as_bytes()
@@ -366,11 +387,10 @@ impl<B: Buffer> Decoder<B> {
     /// ```
     pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), InvalidValue> {
         crate::encode::check_id(id)?;
-        if let Some(cap) = self.last_event_id.capacity_limit() {
-            if id.len() > cap {
-                return Err(InvalidValue::TooLong { max: cap });
-            }
+        if id.len() > self.max_id {
+            return Err(InvalidValue::TooLong { max: self.max_id });
         }
+        self.id_pending = false;
         self.last_event_id.clear();
         self.last_event_id
             .try_extend(id)
@@ -394,18 +414,19 @@ impl<B: Buffer> Decoder<B> {
         self.scanner.scanned + self.parsed
     }
 
-    /// Ends the stream: discards an unterminated event and any partial line,
-    /// and resets the decoder for a new stream (a new BOM is accepted) while
-    /// keeping the last event id and reconnection time, as a client does
-    /// when it reconnects.
+    /// Ends the stream: discards an unterminated event (and an `id` read in
+    /// it) and any partial line, and resets the decoder for a new stream (a
+    /// new BOM is accepted) while keeping the last event id string and the
+    /// reconnection time, as a client does when it reconnects.
     ///
     /// # Example
     /// ```
     /// let mut dec = ssewire::Decoder::new();
-    /// let _ = dec.feed(b"id: 5\ndata: never dispatched\n");
+    /// let _ = dec.feed(b"id: 4\n\nid: 5\ndata: never dispatched\n");
     /// let end = dec.finish();
     /// assert!(end.incomplete_event && !end.partial_line);
-    /// assert_eq!(dec.last_event_id(), b"5");
+    /// // Event 5 never arrived: reconnect asking for what follows 4.
+    /// assert_eq!(dec.last_event_id(), b"4");
     /// ```
     pub fn finish(&mut self) -> Finish {
         let end = Finish {
@@ -416,6 +437,7 @@ impl<B: Buffer> Decoder<B> {
         self.reset_event();
         self.discard = false;
         self.pending_error = None;
+        self.id_pending = false;
         end
     }
 
@@ -586,6 +608,12 @@ impl<B: Buffer> Decoder<B> {
             let parsed = field::parse(bytes!(start, end));
             match parsed {
                 Parsed::Blank => {
+                    // Dispatch step 1: the last event ID string becomes the
+                    // last event ID buffer, for every block.
+                    if self.id_pending {
+                        mem::swap(&mut self.last_event_id, &mut self.pending_id);
+                        self.id_pending = false;
+                    }
                     if self.discard || self.data_loc == DataLoc::None {
                         self.reset_event();
                         self.discard = false;
@@ -704,17 +732,14 @@ impl<B: Buffer> Decoder<B> {
                             if !field::id_is_accepted(v) {
                                 continue;
                             }
-                            let fits = match self.last_event_id.capacity_limit() {
-                                Some(cap) => v.len() <= cap,
-                                None => true,
-                            };
-                            if fits {
-                                self.last_event_id.clear();
-                                if self.last_event_id.try_extend(v).is_ok() {
+                            if v.len() <= self.max_id {
+                                self.pending_id.clear();
+                                if self.pending_id.try_extend(v).is_ok() {
+                                    self.id_pending = true;
                                     continue;
                                 }
                             }
-                            let max = self.last_event_id.capacity_limit().unwrap_or(v.len());
+                            let max = self.max_id.min(v.len());
                             self.begin_discard();
                             return self.pause(chunk, pos, Err(DecodeError::IdTooLong { max }));
                         }

@@ -143,7 +143,7 @@ pub(crate) fn parse(line: &[u8]) -> Parsed {
     match line.first() {
         None => Parsed::Blank,
         Some(b':') => Parsed::Comment(skip_one_space(line, 1)),
-        Some(_) => match memchr::memchr(b':', line) {
+        Some(_) => match find_colon(line) {
             Some(colon) => Parsed::Field {
                 name_end: colon,
                 value: skip_one_space(line, colon + 1),
@@ -153,6 +153,19 @@ pub(crate) fn parse(line: &[u8]) -> Parsed {
                 value: line.len(),
             },
         },
+    }
+}
+
+/// The first colon. The names that matter are at most five bytes long, so
+/// look at the first eight bytes directly before paying for a memchr call.
+#[inline]
+fn find_colon(line: &[u8]) -> Option<usize> {
+    const HEAD: usize = 8;
+    let head = &line[..line.len().min(HEAD)];
+    match head.iter().position(|&b| b == b':') {
+        Some(c) => Some(c),
+        None if line.len() > HEAD => memchr::memchr(b':', &line[HEAD..]).map(|c| c + HEAD),
+        None => None,
     }
 }
 

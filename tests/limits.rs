@@ -166,6 +166,7 @@ fn fixed_buffers_cap_the_limits_whatever_the_chunking() {
     let mut b = [0u8; 8];
     let mut c = [0u8; 8];
     let mut d = [0u8; 8];
+    let mut e = [0u8; 8];
     for chunks in chunkings(input) {
         let mut dec = Decoder::with_buffers(
             Buffers {
@@ -173,6 +174,7 @@ fn fixed_buffers_cap_the_limits_whatever_the_chunking() {
                 data: ssewire::SliceBuffer::new(&mut b),
                 event_type: ssewire::SliceBuffer::new(&mut c),
                 last_event_id: ssewire::SliceBuffer::new(&mut d),
+                pending_id: ssewire::SliceBuffer::new(&mut e),
             },
             &Config::default(),
         );

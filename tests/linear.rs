@@ -22,16 +22,18 @@ fn feed_all<B: ssewire::Buffer>(dec: &mut Decoder<B>, input: &[u8], chunk: usize
 }
 
 fn fixed_decoder<'s>(storage: &'s mut [u8], config: &Config) -> Decoder<SliceBuffer<'s>> {
-    let quarter = storage.len() / 4;
-    let (line, rest) = storage.split_at_mut(quarter);
-    let (data, rest) = rest.split_at_mut(quarter);
-    let (ty, id) = rest.split_at_mut(quarter);
+    let fifth = storage.len() / 5;
+    let (line, rest) = storage.split_at_mut(fifth);
+    let (data, rest) = rest.split_at_mut(fifth);
+    let (ty, rest) = rest.split_at_mut(fifth);
+    let (id, pending) = rest.split_at_mut(fifth);
     Decoder::with_buffers(
         Buffers {
             line: SliceBuffer::new(line),
             data: SliceBuffer::new(data),
             event_type: SliceBuffer::new(ty),
             last_event_id: SliceBuffer::new(id),
+            pending_id: SliceBuffer::new(pending),
         },
         config,
     )
@@ -45,7 +47,7 @@ fn long_line_in_one_byte_chunks_examines_each_byte_once() {
     input.extend_from_slice(b"\n\n");
     let mut config = Config::default();
     config.max_line_len(usize::MAX).max_data_len(usize::MAX);
-    let mut storage = vec![0u8; 4 * (LEN + 16)];
+    let mut storage = vec![0u8; 5 * (LEN + 16)];
     for chunk in [input.len(), 4096, 1] {
         let mut dec = fixed_decoder(&mut storage, &config);
         assert_eq!(feed_all(&mut dec, &input, chunk), 1);
@@ -74,7 +76,7 @@ fn work_is_the_same_for_every_chunking() {
         );
     }
     input.extend_from_slice(b"retry: 100\nfoo\n");
-    let mut storage = vec![0u8; 4 * input.len()];
+    let mut storage = vec![0u8; 5 * input.len()];
     let mut baseline = None;
     for chunk in [input.len(), 4096, 61, 3, 1] {
         let mut dec = fixed_decoder(&mut storage, &Config::default());

@@ -134,7 +134,7 @@ spec! {
     id_without_event_still_applies: b"id: 7\n\ndata: a\n\n" => [ev("message", "a", "7")];
     id_after_data_applies_to_event: b"data: a\nid: 3\n\n" => [ev("message", "a", "3")];
     id_keeps_spaces: b"id:  x \ndata: a\n\n" => [ev("message", "a", " x ")];
-    id_in_unterminated_event_still_applies: b"id: 5\ndata: a\n" => [];
+    id_in_unterminated_event_is_not_committed: b"id: 5\ndata: a\n" => [];
 
     // Retry.
     retry_digits: b"retry: 1000\n" => [retry(1000)];
@@ -184,4 +184,37 @@ fn spec_example_stock_ticker() {
         b"data:test\n\ndata: test\n\n",
         &[ev("message", "test", ""), ev("message", "test", "")],
     );
+}
+
+/// The last event id a client reconnects with is the one committed by the
+/// last blank line (spec: "dispatch the event", step 1), not an `id` read in
+/// a block that never ended.
+#[test]
+fn last_event_id_is_committed_only_by_a_blank_line() {
+    let input = b"id: 1\ndata: a\n\nid: 2\n\nid: 3\ndata: cut off";
+    for chunks in chunkings(input) {
+        let mut dec = ssewire::Decoder::with_buffers(
+            ssewire::Buffers::<ssewire::ArrayBuffer<64>>::default(),
+            &ssewire::Config::default(),
+        );
+        let mut seen = Vec::new();
+        for c in &chunks {
+            let mut rest = *c;
+            loop {
+                let f = dec.feed(rest);
+                rest = &rest[f.consumed..];
+                match f.step {
+                    Ok(ssewire::Step::NeedInput) => break,
+                    Ok(_) => seen.push(dec.last_event_id().to_vec()),
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+        assert_eq!(seen, [b"1".to_vec()]);
+        // "id: 2" ended its (empty) block, "id: 3" did not.
+        assert_eq!(dec.last_event_id(), b"2", "chunking {chunks:?}");
+        let end = dec.finish();
+        assert!(end.partial_line);
+        assert_eq!(dec.last_event_id(), b"2");
+    }
 }

@@ -17,16 +17,18 @@ use ssewire::{Buffer, Buffers, Config, Decoder, SliceBuffer, Step};
 pub fn run_config(chunks: &[&[u8]], config: &Config) -> (Vec<Out>, Vec<ssewire::DecodeError>) {
     // Fixed buffers at least as large as the whole input never lower a limit.
     let total: usize = chunks.iter().map(|c| c.len()).sum::<usize>() + 8;
-    let mut storage = vec![0u8; total * 4];
+    let mut storage = vec![0u8; total * 5];
     let (line, rest) = storage.split_at_mut(total);
     let (data, rest) = rest.split_at_mut(total);
-    let (event_type, last_event_id) = rest.split_at_mut(total);
+    let (event_type, rest) = rest.split_at_mut(total);
+    let (last_event_id, pending_id) = rest.split_at_mut(total);
     let fixed = Decoder::with_buffers(
         Buffers {
             line: SliceBuffer::new(line),
             data: SliceBuffer::new(data),
             event_type: SliceBuffer::new(event_type),
             last_event_id: SliceBuffer::new(last_event_id),
+            pending_id: SliceBuffer::new(pending_id),
         },
         config,
     );
