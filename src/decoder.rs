@@ -549,6 +549,7 @@ impl<B: Buffer> Decoder<B> {
     /// let Ok(Step::Event(ev)) = f2.step else { panic!() };
     /// assert_eq!((ev.event_type(), ev.data()), (&b"tick"[..], &b"1"[..]));
     /// ```
+    #[inline]
     pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Step<'a>> {
         let mut pos = 0;
         loop {
@@ -576,7 +577,12 @@ impl<B: Buffer> Decoder<B> {
                         }
                     }
                 });
-            if let Some(e) = self.pending_error.take() {
+            if let Some(e) = self
+                .pending_error
+                .is_some()
+                .then(|| self.pending_error.take())
+                .flatten()
+            {
                 self.begin_discard();
                 // The scanner may have found a line; it belongs to the
                 // dropped event unless it is blank, which we cannot tell

@@ -25,9 +25,40 @@ pub(crate) enum Scan {
     TooLong,
 }
 
+/// Finds CR or LF. On x86_64 with AVX2 (detected at run time with `std`,
+/// or enabled at compile time) it keeps memchr's prepared AVX2 searcher,
+/// which saves memchr2's per-call dispatch and set-up on every line;
+/// elsewhere it calls `memchr::memchr2`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EolFinder {
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::Two>,
+}
+
+impl Default for EolFinder {
+    fn default() -> Self {
+        EolFinder {
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::Two::new(b'\n', b'\r'),
+        }
+    }
+}
+
+impl EolFinder {
+    #[inline(always)]
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(two) = &self.avx2 {
+            return two.find(hay);
+        }
+        memchr::memchr2(b'\n', b'\r', hay)
+    }
+}
+
 /// The line splitter's state between chunks.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scanner {
+    finder: EolFinder,
     /// The BOM check is over (matched, or the stream did not start with one).
     bom_done: bool,
     /// How many BOM bytes have matched so far, when `!bom_done`.
@@ -46,9 +77,11 @@ pub(crate) struct Scanner {
 impl Scanner {
     /// Back to the start of a new stream (a BOM is expected again).
     pub(crate) fn reset(&mut self) {
-        let scanned = self.scanned;
-        *self = Scanner::default();
-        self.scanned = scanned;
+        *self = Scanner {
+            finder: self.finder,
+            scanned: self.scanned,
+            ..Scanner::default()
+        };
     }
 
     /// True when bytes of an unfinished line are held (or being skipped).
@@ -127,7 +160,7 @@ impl Scanner {
             if rest.is_empty() {
                 return Scan::NeedInput;
             }
-            match find_eol(rest) {
+            match find_eol(rest, &self.finder) {
                 Some(i) => {
                     let end = start + i;
                     *pos = end + 1;
@@ -185,14 +218,14 @@ impl Scanner {
     }
 }
 
-/// Bytes examined word by word before handing over to memchr2: enough for
-/// the short lines of chatty streams (`data: tick 42`, `id: 7`, blank
-/// lines), whose cost would otherwise be memchr2's per-call set-up.
-const SHORT: usize = 16;
+/// Bytes examined as one word before handing over to the vector search:
+/// enough for blank lines (one per event) and short lines (`id: 7`), whose
+/// cost would otherwise be the search's set-up.
+const SHORT: usize = 8;
 
 /// The first CR or LF in `hay`.
-#[inline]
-fn find_eol(hay: &[u8]) -> Option<usize> {
+#[inline(always)]
+fn find_eol(hay: &[u8], finder: &EolFinder) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
@@ -219,7 +252,7 @@ fn find_eol(hay: &[u8]) -> Option<usize> {
             .position(|&b| b == b'\n' || b == b'\r')
             .map(|p| p + i);
     }
-    memchr::memchr2(b'\n', b'\r', &hay[i..]).map(|p| p + i)
+    finder.find(&hay[i..]).map(|p| p + i)
 }
 
 #[cfg(test)]
@@ -305,7 +338,7 @@ mod tests {
     #[test]
     fn find_eol_matches_a_plain_search() {
         let mut hay = [b'x'; 40];
-        assert_eq!(find_eol(&hay), None);
+        assert_eq!(find_eol(&hay, &EolFinder::default()), None);
         for len in 0..40 {
             for at in 0..40 {
                 for eol in [b'\n', b'\r'] {
@@ -315,7 +348,11 @@ mod tests {
                     hay[(at + 1) % 40] = 0x0b;
                     hay[(at + 3) % 40] = 0x8a;
                     let want = hay[..len].iter().position(|&b| b == b'\n' || b == b'\r');
-                    assert_eq!(find_eol(&hay[..len]), want, "len {len} at {at}");
+                    assert_eq!(
+                        find_eol(&hay[..len], &EolFinder::default()),
+                        want,
+                        "len {len} at {at}"
+                    );
                 }
             }
         }
