@@ -331,9 +331,14 @@ fn enc_concat(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
             out.extend_from_slice(id.as_bytes());
             out.push(b'\n');
         }
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(data.as_bytes());
-        out.extend_from_slice(b"\n\n");
+        // Data from the decoder holds only LF line breaks: one `data:`
+        // line per line is all a correct naive writer must do.
+        for line in data.split('\n') {
+            out.extend_from_slice(b"data: ");
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+        }
+        out.push(b'\n');
     }
     (evs.len(), out.len())
 }
@@ -341,7 +346,11 @@ fn enc_concat(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
 fn enc_format(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
     out.clear();
     for (ty, data, id) in evs {
-        let s = format!("event: {ty}\nid: {id}\ndata: {data}\n\n");
+        let mut s = format!("event: {ty}\nid: {id}\n");
+        for line in data.split('\n') {
+            s += &format!("data: {line}\n");
+        }
+        s.push('\n');
         out.extend_from_slice(s.as_bytes());
     }
     (evs.len(), out.len())
@@ -413,6 +422,31 @@ fn enc_actix(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
     let bytes = block_on(actix_web::body::to_bytes(body)).unwrap();
     out.extend_from_slice(&bytes);
     (evs.len(), out.len())
+}
+
+/// Decodes an encoder's output and compares it with the events it was given.
+fn check_encoded(out: &[u8], evs: &[Ev]) -> String {
+    let mut got = 0;
+    let mut first_bad = None;
+    let mut dec = ssewire::Decoder::new();
+    dec.feed_all(out, |s| {
+        if let Ok(ssewire::Step::Event(ev)) = s {
+            let same = evs.get(got).is_some_and(|(ty, data, id)| {
+                ev.event_type_lossy() == ty.as_str()
+                    && ev.data_lossy() == data.as_str()
+                    && ev.last_event_id_lossy() == id.as_str()
+            });
+            if !same && first_bad.is_none() {
+                first_bad = Some(got);
+            }
+            got += 1;
+        }
+    });
+    match first_bad {
+        None if got == evs.len() => "ok".into(),
+        None => format!("MISMATCH ({got} events decoded, want {})", evs.len()),
+        Some(i) => format!("MISMATCH (event {i} decodes differently)"),
+    }
 }
 
 const ENCODERS: &[(&str, Encode)] = &[
@@ -530,8 +564,8 @@ fn main() {
     }
 
     println!("\n## Encoders\n");
-    println!("| workload | implementation | MB/s (output) | events/s | × concatenation | allocs/event |");
-    println!("|---|---|---:|---:|---:|---:|");
+    println!("| workload | implementation | MB/s (output) | events/s | × concatenation | allocs/event | check |");
+    println!("|---|---|---:|---:|---:|---:|---|");
     for w in [workloads::llm(), workloads::multiline(), workloads::big()] {
         if only.as_deref().is_some_and(|o| o != w.name) {
             continue;
@@ -549,9 +583,13 @@ fn main() {
         });
         let mut out = Vec::with_capacity(w.bytes.len() * 2);
         let mut best: Vec<Option<Run>> = vec![None; ENCODERS.len()];
-        for _ in 0..rounds {
+        let mut checks: Vec<String> = vec![String::new(); ENCODERS.len()];
+        for round in 0..rounds {
             for (i, (_, f)) in ENCODERS.iter().enumerate() {
                 let r = measure(&mut || f(&evs, &mut out));
+                if round == 0 {
+                    checks[i] = check_encoded(&out, &evs);
+                }
                 if best[i].is_none_or(|b| r.time < b.time) {
                     best[i] = Some(r);
                 }
@@ -561,12 +599,13 @@ fn main() {
         for (i, (name, _)) in ENCODERS.iter().enumerate() {
             let r = best[i].unwrap();
             println!(
-                "| {} | {name} | {:.0} | {:.0} | {:.2} | {:.2} |",
+                "| {} | {name} | {:.0} | {:.0} | {:.2} | {:.2} | {} |",
                 w.name,
                 mbps(r.data, r.time),
                 r.events as f64 / r.time.as_secs_f64(),
                 base.as_secs_f64() / r.time.as_secs_f64(),
-                r.allocs as f64 / r.events as f64
+                r.allocs as f64 / r.events as f64,
+                checks[i]
             );
         }
     }
