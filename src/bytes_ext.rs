@@ -268,36 +268,41 @@ impl BytesDecoder {
             return Some(Err(e));
         }
         loop {
-            let chunk = self.chunks.front()?.clone();
+            // Borrowed, not cloned: a clone per call costs two atomic
+            // reference-count updates.
+            let chunk = self.chunks.front()?;
             let feed = self.dec.feed(&chunk[self.offset..]);
             let end = self.offset + feed.consumed;
             let item = match feed.step {
                 Ok(Step::NeedInput) => {
+                    keep_rest(&mut self.raw, chunk);
                     self.chunks.pop_front();
                     self.offset = 0;
-                    self.keep_rest(&chunk);
                     continue;
                 }
                 Ok(Step::Event(ev)) => {
                     let event_type = match ev.raw_event_type() {
                         b"" => Bytes::from_static(b"message"),
-                        t => share(&chunk, t),
+                        t => share(chunk, t),
                     };
-                    let data = share(&chunk, ev.data());
-                    if self.last_id != ev.last_event_id() {
-                        self.last_id = Bytes::copy_from_slice(ev.last_event_id());
+                    let data = share(chunk, ev.data());
+                    // Usually unchanged (often empty): compare lengths
+                    // before bytes, and copy only a new id.
+                    let id = ev.last_event_id();
+                    if id.len() != self.last_id.len() || (!id.is_empty() && self.last_id != id) {
+                        self.last_id = Bytes::copy_from_slice(id);
                     }
                     self.offset = end;
                     BytesItem::Event(BytesEvent {
                         event_type,
                         data,
                         last_event_id: self.last_id.clone(),
-                        raw: self.take_frame(&chunk, end),
+                        raw: take_frame(&mut self.raw, &mut self.queued, chunk, end),
                     })
                 }
                 Ok(Step::Blank) => {
                     self.offset = end;
-                    let raw = self.take_frame(&chunk, end);
+                    let raw = take_frame(&mut self.raw, &mut self.queued, chunk, end);
                     if self.raw.is_none() && !self.report_blanks {
                         continue;
                     }
@@ -308,7 +313,7 @@ impl BytesDecoder {
                     BytesItem::Retry(ms)
                 }
                 Ok(Step::Comment(c)) => {
-                    let c = share(&chunk, c);
+                    let c = share(chunk, c);
                     self.offset = end;
                     BytesItem::Comment(c)
                 }
@@ -323,46 +328,6 @@ impl BytesDecoder {
             };
             return Some(Ok(item));
         }
-    }
-
-    /// The front chunk is used up: keep the current frame's part of it.
-    fn keep_rest(&mut self, chunk: &Bytes) {
-        let Some(raw) = self.raw.as_mut() else { return };
-        let start = core::mem::replace(&mut raw.start, 0);
-        if raw.dropped || raw.overflow {
-            return;
-        }
-        let rest = &chunk[start..];
-        if raw.pending.len() + rest.len() > raw.max {
-            raw.overflow = true;
-            raw.pending = BytesMut::new();
-        } else {
-            raw.pending.extend_from_slice(rest);
-        }
-    }
-
-    /// The current frame ends at `chunk[..end]`: hand it out and start the
-    /// next one there. A frame over the limit gives `None` here and queues
-    /// [`DecodeError::FrameTooLong`] to follow its item, whatever the
-    /// chunking.
-    fn take_frame(&mut self, chunk: &Bytes, end: usize) -> Option<Bytes> {
-        let raw = self.raw.as_mut()?;
-        let start = core::mem::replace(&mut raw.start, end);
-        let dropped = core::mem::replace(&mut raw.dropped, false);
-        let overflow = core::mem::replace(&mut raw.overflow, false)
-            || raw.pending.len() + (end - start) > raw.max;
-        if dropped || overflow {
-            raw.pending = BytesMut::new();
-            if overflow && !dropped {
-                self.queued = Some(DecodeError::FrameTooLong { max: raw.max });
-            }
-            return None;
-        }
-        if raw.pending.is_empty() {
-            return Some(chunk.slice(start..end));
-        }
-        raw.pending.extend_from_slice(&chunk[start..end]);
-        Some(raw.pending.split().freeze())
     }
 
     /// Ends the stream: decodes what is queued, returning its items, then
@@ -390,6 +355,50 @@ impl BytesDecoder {
             },
         )
     }
+}
+
+/// The front chunk is used up: keep the current frame's part of it.
+fn keep_rest(raw: &mut Option<Raw>, chunk: &Bytes) {
+    let Some(raw) = raw.as_mut() else { return };
+    let start = core::mem::replace(&mut raw.start, 0);
+    if raw.dropped || raw.overflow {
+        return;
+    }
+    let rest = &chunk[start..];
+    if raw.pending.len() + rest.len() > raw.max {
+        raw.overflow = true;
+        raw.pending = BytesMut::new();
+    } else {
+        raw.pending.extend_from_slice(rest);
+    }
+}
+
+/// The current frame ends at `chunk[..end]`: hand it out and start the next
+/// one there. A frame over the limit gives `None` here and queues
+/// [`DecodeError::FrameTooLong`] to follow its item, whatever the chunking.
+fn take_frame(
+    raw: &mut Option<Raw>,
+    queued: &mut Option<DecodeError>,
+    chunk: &Bytes,
+    end: usize,
+) -> Option<Bytes> {
+    let raw = raw.as_mut()?;
+    let start = core::mem::replace(&mut raw.start, end);
+    let dropped = core::mem::replace(&mut raw.dropped, false);
+    let overflow =
+        core::mem::replace(&mut raw.overflow, false) || raw.pending.len() + (end - start) > raw.max;
+    if dropped || overflow {
+        raw.pending = BytesMut::new();
+        if overflow && !dropped {
+            *queued = Some(DecodeError::FrameTooLong { max: raw.max });
+        }
+        return None;
+    }
+    if raw.pending.is_empty() {
+        return Some(chunk.slice(start..end));
+    }
+    raw.pending.extend_from_slice(&chunk[start..end]);
+    Some(raw.pending.split().freeze())
 }
 
 #[cfg(test)]

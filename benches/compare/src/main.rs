@@ -397,7 +397,9 @@ fn enc_sse_codec(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
     out.clear();
     for (ty, data, id) in evs {
         let ev = sse_codec::Event::message(ty, data, (!id.is_empty()).then_some(id.as_str()));
-        write!(out, "{ev}").unwrap();
+        // What `SSECodec`'s `Encoder::encode` does: the event, then the
+        // blank line that ends it.
+        writeln!(out, "{ev}").unwrap();
     }
     (evs.len(), out.len())
 }
@@ -503,13 +505,17 @@ fn main() {
                     }
                     // Grow the input 1/64, 1/8, whole: a quadratic peer is
                     // cut off before it eats the run.
+                    // The prefix is cut by bytes and re-chunked the same
+                    // way, so this also works for the one-chunk case.
                     if cells[i].best.is_none() {
                         let mut too_slow = None;
                         for frac in [64usize, 8] {
-                            let n = (chunks.len() / frac).max(1);
-                            let r = measure(&mut || f(&chunks[..n]));
+                            let prefix = all.slice(..all.len() / frac);
+                            let part: Vec<Bytes> =
+                                workloads::chunks(&prefix, size).into_iter().map(|c| prefix.slice_ref(c)).collect();
+                            let r = measure(&mut || f(&part));
                             if r.time > budget / 8 {
-                                too_slow = Some((chunks[..n].iter().map(|c| c.len()).sum(), r.time));
+                                too_slow = Some((prefix.len(), r.time));
                                 break;
                             }
                         }
@@ -533,7 +539,7 @@ fn main() {
                 let c = &cells[i];
                 if let Some((bytes, t)) = c.cut {
                     println!(
-                        "| {} | {cname} | {name} | {:.0} (cut off at {:.1} MB) | | | | | too slow |",
+                        "| {} | {cname} | {name} | cut off: {:.0} MB/s on the first {:.1} MB | | | | | too slow |",
                         w.name,
                         mbps(bytes, t),
                         bytes as f64 / 1e6
