@@ -40,6 +40,15 @@ impl Buffer for alloc::vec::Vec<u8> {
     }
     #[inline]
     fn try_extend(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        let need = self.len().checked_add(bytes.len()).ok_or(())?;
+        if need > self.capacity() {
+            // Grow by an eighth rather than doubling: a buffer ends at most
+            // 1/8 above the longest line it held (plus 64 bytes), and the
+            // total copying stays linear (at most 9 times the final size).
+            let cap = self.capacity();
+            let target = need.max(cap + cap / 8).max(64);
+            self.reserve_exact(target - self.len());
+        }
         self.extend_from_slice(bytes);
         Ok(())
     }

@@ -17,23 +17,37 @@ thread_local! {
     // Const-initialised and without a destructor, so using it inside the
     // allocator cannot recurse into the allocator.
     static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    // Bytes live and their high-water mark, for this thread's allocations.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
 fn count() {
     ALLOCS.with(|c| c.set(c.get() + 1));
+}
+
+fn live(delta: isize) {
+    let now = LIVE.with(|l| {
+        l.set(l.get() + delta);
+        l.get()
+    });
+    PEAK.with(|p| p.set(p.get().max(now)));
 }
 static LOCK: Mutex<()> = Mutex::new(());
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count();
+        live(layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         count();
+        live(new_size as isize - layout.size() as isize);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -45,6 +59,14 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
     let before = ALLOCS.with(Cell::get);
     let r = f();
     (ALLOCS.with(Cell::get) - before, r)
+}
+
+/// The most heap `f` held at once above what was live when it started.
+fn peak_heap<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    let base = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(base));
+    let r = f();
+    ((PEAK.with(Cell::get) - base) as usize, r)
 }
 
 /// A stream with every shape of event: single and multi-line data, types,
@@ -164,4 +186,27 @@ fn counting_allocator_counts() {
     let (n, v) = allocations(|| vec![1u8; 10]);
     assert!(n >= 1);
     drop(v);
+}
+
+#[test]
+fn buffers_stay_within_an_eighth_of_the_longest_line() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    const DATA: usize = 64 << 10;
+    let mut input = Vec::new();
+    for _ in 0..4 {
+        input.extend_from_slice(b"data: ");
+        input.resize(input.len() + DATA, b'x');
+        input.extend_from_slice(b"\n\n");
+    }
+    let longest = DATA + b"data: ".len();
+    for chunk in [4096, 61] {
+        let (peak, (events, bytes)) = peak_heap(|| decode_all(&mut Decoder::new(), &input, chunk));
+        // `bytes` counts the data and the type, `message`.
+        assert_eq!((events, bytes), (4, 4 * (DATA + 7)));
+        // Doubling growth would reach 128 KiB here.
+        assert!(
+            peak <= longest + longest / 8 + 256,
+            "chunk {chunk}: peak heap {peak} for a {longest}-byte line"
+        );
+    }
 }
