@@ -40,14 +40,8 @@ impl Buffer for alloc::vec::Vec<u8> {
     }
     #[inline]
     fn try_extend(&mut self, bytes: &[u8]) -> Result<(), ()> {
-        let need = self.len().checked_add(bytes.len()).ok_or(())?;
-        if need > self.capacity() {
-            // Grow by an eighth rather than doubling: a buffer ends at most
-            // 1/8 above the longest line it held (plus 64 bytes), and the
-            // total copying stays linear (at most 9 times the final size).
-            let cap = self.capacity();
-            let target = need.max(cap + cap / 8).max(64);
-            self.reserve_exact(target - self.len());
+        if bytes.len() > self.capacity() - self.len() {
+            grow(self, bytes.len())?;
         }
         self.extend_from_slice(bytes);
         Ok(())
@@ -56,6 +50,21 @@ impl Buffer for alloc::vec::Vec<u8> {
     fn capacity_limit(&self) -> Option<usize> {
         None
     }
+}
+
+/// Makes room for `additional` more bytes, growing by an eighth rather than
+/// doubling: a buffer ends at most 1/8 above the longest line it held (plus
+/// 64 bytes), and the total copying stays linear (at most 9 times the final
+/// size). Out of line and cold, so the append on the hot path stays small.
+#[cfg(feature = "alloc")]
+#[cold]
+#[inline(never)]
+fn grow(v: &mut alloc::vec::Vec<u8>, additional: usize) -> Result<(), ()> {
+    let need = v.len().checked_add(additional).ok_or(())?;
+    let cap = v.capacity();
+    let target = need.max(cap + cap / 8).max(64);
+    v.reserve_exact(target - v.len());
+    Ok(())
 }
 
 /// A fixed-capacity [`Buffer`] over a caller's byte slice.
