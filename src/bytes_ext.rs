@@ -135,6 +135,66 @@ struct Raw {
     max: usize,
 }
 
+impl Raw {
+    /// The front chunk is used up: keep the current frame's part of it.
+    fn keep_rest(&mut self, chunk: &Bytes) {
+        let start = core::mem::replace(&mut self.start, 0);
+        if self.dropped || self.overflow {
+            return;
+        }
+        let rest = &chunk[start..];
+        if self.pending.len() + rest.len() > self.max {
+            self.overflow = true;
+            self.pending = BytesMut::new();
+        } else {
+            self.pending.extend_from_slice(rest);
+        }
+    }
+
+    /// The current frame ends at `chunk[..end]`: hand it out and start the
+    /// next one there. A frame over the limit gives `None` here and queues
+    /// [`DecodeError::FrameTooLong`] to follow its item, whatever the
+    /// chunking.
+    fn take_frame(
+        &mut self,
+        queued: &mut Option<DecodeError>,
+        chunk: &Bytes,
+        end: usize,
+    ) -> Option<Bytes> {
+        let start = core::mem::replace(&mut self.start, end);
+        let dropped = core::mem::replace(&mut self.dropped, false);
+        let overflow = core::mem::replace(&mut self.overflow, false)
+            || self.pending.len() + (end - start) > self.max;
+        if dropped || overflow {
+            self.pending = BytesMut::new();
+            if overflow && !dropped {
+                *queued = Some(DecodeError::FrameTooLong { max: self.max });
+            }
+            return None;
+        }
+        if self.pending.is_empty() {
+            return Some(chunk.slice(start..end));
+        }
+        self.pending.extend_from_slice(&chunk[start..end]);
+        Some(self.pending.split().freeze())
+    }
+
+    /// A decoder limit dropped the current block: its bytes are not kept.
+    fn drop_block(&mut self) {
+        self.dropped = true;
+        self.pending = BytesMut::new();
+    }
+
+    /// End of stream: the bytes after the last complete block, if kept.
+    fn take_trailing(&mut self) -> Option<Bytes> {
+        self.start = 0;
+        let dropped = core::mem::replace(&mut self.dropped, false);
+        let overflow = core::mem::replace(&mut self.overflow, false);
+        let t = self.pending.split().freeze();
+        (!dropped && !overflow && !t.is_empty()).then_some(t)
+    }
+}
+
 /// Decodes `Bytes` chunks into [`BytesItem`]s that share the input memory.
 ///
 /// Push chunks with [`BytesDecoder::push`] and take items with
@@ -275,7 +335,9 @@ impl BytesDecoder {
             let end = self.offset + feed.consumed;
             let item = match feed.step {
                 Ok(Step::NeedInput) => {
-                    keep_rest(&mut self.raw, chunk);
+                    if let Some(raw) = &mut self.raw {
+                        raw.keep_rest(chunk);
+                    }
                     self.chunks.pop_front();
                     self.offset = 0;
                     continue;
@@ -297,12 +359,18 @@ impl BytesDecoder {
                         event_type,
                         data,
                         last_event_id: self.last_id.clone(),
-                        raw: take_frame(&mut self.raw, &mut self.queued, chunk, end),
+                        raw: self
+                            .raw
+                            .as_mut()
+                            .and_then(|r| r.take_frame(&mut self.queued, chunk, end)),
                     })
                 }
                 Ok(Step::Blank) => {
                     self.offset = end;
-                    let raw = take_frame(&mut self.raw, &mut self.queued, chunk, end);
+                    let raw = self
+                        .raw
+                        .as_mut()
+                        .and_then(|r| r.take_frame(&mut self.queued, chunk, end));
                     if self.raw.is_none() && !self.report_blanks {
                         continue;
                     }
@@ -320,8 +388,7 @@ impl BytesDecoder {
                 Err(e) => {
                     self.offset = end;
                     if let Some(raw) = &mut self.raw {
-                        raw.dropped = true;
-                        raw.pending = BytesMut::new();
+                        raw.drop_block();
                     }
                     return Some(Err(e));
                 }
@@ -340,13 +407,7 @@ impl BytesDecoder {
             items.push(item);
         }
         let discarded = self.dec.finish();
-        let trailing = self.raw.as_mut().and_then(|raw| {
-            raw.start = 0;
-            let dropped = core::mem::replace(&mut raw.dropped, false);
-            let overflow = core::mem::replace(&mut raw.overflow, false);
-            let t = raw.pending.split().freeze();
-            (!dropped && !overflow && !t.is_empty()).then_some(t)
-        });
+        let trailing = self.raw.as_mut().and_then(Raw::take_trailing);
         (
             items,
             BytesFinish {
@@ -355,50 +416,6 @@ impl BytesDecoder {
             },
         )
     }
-}
-
-/// The front chunk is used up: keep the current frame's part of it.
-fn keep_rest(raw: &mut Option<Raw>, chunk: &Bytes) {
-    let Some(raw) = raw.as_mut() else { return };
-    let start = core::mem::replace(&mut raw.start, 0);
-    if raw.dropped || raw.overflow {
-        return;
-    }
-    let rest = &chunk[start..];
-    if raw.pending.len() + rest.len() > raw.max {
-        raw.overflow = true;
-        raw.pending = BytesMut::new();
-    } else {
-        raw.pending.extend_from_slice(rest);
-    }
-}
-
-/// The current frame ends at `chunk[..end]`: hand it out and start the next
-/// one there. A frame over the limit gives `None` here and queues
-/// [`DecodeError::FrameTooLong`] to follow its item, whatever the chunking.
-fn take_frame(
-    raw: &mut Option<Raw>,
-    queued: &mut Option<DecodeError>,
-    chunk: &Bytes,
-    end: usize,
-) -> Option<Bytes> {
-    let raw = raw.as_mut()?;
-    let start = core::mem::replace(&mut raw.start, end);
-    let dropped = core::mem::replace(&mut raw.dropped, false);
-    let overflow =
-        core::mem::replace(&mut raw.overflow, false) || raw.pending.len() + (end - start) > raw.max;
-    if dropped || overflow {
-        raw.pending = BytesMut::new();
-        if overflow && !dropped {
-            *queued = Some(DecodeError::FrameTooLong { max: raw.max });
-        }
-        return None;
-    }
-    if raw.pending.is_empty() {
-        return Some(chunk.slice(start..end));
-    }
-    raw.pending.extend_from_slice(&chunk[start..end]);
-    Some(raw.pending.split().freeze())
 }
 
 #[cfg(test)]

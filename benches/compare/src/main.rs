@@ -504,9 +504,8 @@ fn main() {
                         continue;
                     }
                     // Grow the input 1/64, 1/8, whole: a quadratic peer is
-                    // cut off before it eats the run.
-                    // The prefix is cut by bytes and re-chunked the same
-                    // way, so this also works for the one-chunk case.
+                    // cut off before it eats the run. Prefixes are cut by
+                    // bytes and re-chunked alike, so one-chunk runs work too.
                     if cells[i].best.is_none() {
                         let mut too_slow = None;
                         for frac in [64usize, 8] {
