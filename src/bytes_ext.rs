@@ -5,10 +5,12 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};
 
 use crate::decoder::{Config, Decoder, Finish, Step};
+
 use crate::error::DecodeError;
 
 /// A dispatched event whose fields are [`Bytes`]. It is `'static + Send`,
@@ -124,7 +126,7 @@ pub struct BytesFinish {
 
 #[derive(Debug)]
 struct Raw {
-    /// Where the current frame starts in the front chunk.
+    /// Where the current frame starts in the chunk being decoded.
     start: usize,
     /// Bytes of the current frame from earlier chunks.
     pending: BytesMut,
@@ -136,7 +138,7 @@ struct Raw {
 }
 
 impl Raw {
-    /// The front chunk is used up: keep the current frame's part of it.
+    /// The chunk is used up: keep the current frame's part of it.
     fn keep_rest(&mut self, chunk: &Bytes) {
         let start = core::mem::replace(&mut self.start, 0);
         if self.dropped || self.overflow {
@@ -152,15 +154,10 @@ impl Raw {
     }
 
     /// The current frame ends at `chunk[..end]`: hand it out and start the
-    /// next one there. A frame over the limit gives `None` here and queues
-    /// [`DecodeError::FrameTooLong`] to follow its item, whatever the
-    /// chunking.
-    fn take_frame(
-        &mut self,
-        queued: &mut Option<DecodeError>,
-        chunk: &Bytes,
-        end: usize,
-    ) -> Option<Bytes> {
+    /// next one there. A frame over the limit gives `Err` with
+    /// [`DecodeError::FrameTooLong`], whatever the chunking, to be queued
+    /// after its item.
+    fn take_frame(&mut self, chunk: &Bytes, end: usize) -> Result<Option<Bytes>, DecodeError> {
         let start = core::mem::replace(&mut self.start, end);
         let dropped = core::mem::replace(&mut self.dropped, false);
         let overflow = core::mem::replace(&mut self.overflow, false)
@@ -168,15 +165,15 @@ impl Raw {
         if dropped || overflow {
             self.pending = BytesMut::new();
             if overflow && !dropped {
-                *queued = Some(DecodeError::FrameTooLong { max: self.max });
+                return Err(DecodeError::FrameTooLong { max: self.max });
             }
-            return None;
+            return Ok(None);
         }
         if self.pending.is_empty() {
-            return Some(chunk.slice(start..end));
+            return Ok(Some(chunk.slice(start..end)));
         }
         self.pending.extend_from_slice(&chunk[start..end]);
-        Some(self.pending.split().freeze())
+        Ok(Some(self.pending.split().freeze()))
     }
 
     /// A decoder limit dropped the current block: its bytes are not kept.
@@ -195,10 +192,113 @@ impl Raw {
     }
 }
 
+/// Bytes copied out of the decoder's buffers (data joined from several
+/// lines or straddling chunks, a new last event id) are carved from one
+/// shared block of this size, so that a copy costs no allocation of its own.
+const COPY_BLOCK: usize = 16 * 1024;
+
+/// Turns the decoder's steps into [`BytesItem`]s for one chunk.
+#[derive(Debug)]
+struct Convert {
+    queue: VecDeque<Result<BytesItem, DecodeError>>,
+    raw: Option<Raw>,
+    report_blanks: bool,
+    last_id: Bytes,
+    copies: BytesMut,
+}
+
+impl Convert {
+    /// `part` as `Bytes`: shared with `chunk` when it lies inside it, else
+    /// copied once.
+    #[inline]
+    fn share(&mut self, chunk: &Bytes, part: &[u8]) -> Bytes {
+        if part.is_empty() {
+            return Bytes::new();
+        }
+        let base = chunk.as_ptr() as usize;
+        let p = part.as_ptr() as usize;
+        if p >= base && p + part.len() <= base + chunk.len() {
+            chunk.slice(p - base..p - base + part.len())
+        } else {
+            self.copy(part)
+        }
+    }
+
+    fn copy(&mut self, part: &[u8]) -> Bytes {
+        if self.copies.capacity() - self.copies.len() < part.len() {
+            self.copies.reserve(part.len().max(COPY_BLOCK));
+        }
+        self.copies.extend_from_slice(part);
+        self.copies.split().freeze()
+    }
+
+    #[inline]
+    fn step(&mut self, chunk: &Bytes, end: usize, step: Result<Step<'_>, DecodeError>) {
+        let item = match step {
+            Ok(Step::Event(ev)) => {
+                let event_type = match ev.raw_event_type() {
+                    b"" => Bytes::from_static(b"message"),
+                    t => self.share(chunk, t),
+                };
+                let data = self.share(chunk, ev.data());
+                // Usually unchanged (often empty): compare lengths before
+                // bytes, and copy only a new id.
+                let id = ev.last_event_id();
+                if id.len() != self.last_id.len() || (!id.is_empty() && self.last_id != id) {
+                    self.last_id = self.copy(id);
+                }
+                let (raw, late) = self.frame(chunk, end);
+                self.queue.push_back(Ok(BytesItem::Event(BytesEvent {
+                    event_type,
+                    data,
+                    last_event_id: self.last_id.clone(),
+                    raw,
+                })));
+                late
+            }
+            Ok(Step::Blank) => {
+                let (raw, late) = self.frame(chunk, end);
+                if self.raw.is_some() || self.report_blanks {
+                    self.queue.push_back(Ok(BytesItem::Blank { raw }));
+                }
+                late
+            }
+            Ok(Step::Retry(ms)) => Some(Ok(BytesItem::Retry(ms))),
+            Ok(Step::Comment(c)) => Some(Ok(BytesItem::Comment(self.share(chunk, c)))),
+            Ok(Step::NeedInput) => None,
+            Err(e) => {
+                if let Some(raw) = &mut self.raw {
+                    raw.drop_block();
+                }
+                Some(Err(e))
+            }
+        };
+        if let Some(item) = item {
+            self.queue.push_back(item);
+        }
+    }
+
+    /// The raw frame of a block that ends at `chunk[..end]`, and an error
+    /// to queue after its item when the frame went over its limit.
+    #[inline]
+    fn frame(
+        &mut self,
+        chunk: &Bytes,
+        end: usize,
+    ) -> (Option<Bytes>, Option<Result<BytesItem, DecodeError>>) {
+        match self.raw.as_mut().map(|r| r.take_frame(chunk, end)) {
+            None => (None, None),
+            Some(Ok(raw)) => (raw, None),
+            Some(Err(e)) => (None, Some(Err(e))),
+        }
+    }
+}
+
 /// Decodes `Bytes` chunks into [`BytesItem`]s that share the input memory.
 ///
-/// Push chunks with [`BytesDecoder::push`] and take items with
-/// [`BytesDecoder::next`] until it returns `None` (more input needed).
+/// Push chunks with [`BytesDecoder::push`], which decodes them at once, and
+/// take items with [`BytesDecoder::next`] until it returns `None` (more
+/// input needed).
 ///
 /// # Example
 /// ```
@@ -217,32 +317,20 @@ impl Raw {
 #[derive(Debug)]
 pub struct BytesDecoder {
     dec: Decoder,
+    /// Chunks pushed and not yet decoded to the end; the front one is
+    /// decoded from `offset`.
     chunks: VecDeque<Bytes>,
     offset: usize,
-    raw: Option<Raw>,
-    report_blanks: bool,
-    last_id: Bytes,
-    /// An error to report before anything else.
-    queued: Option<DecodeError>,
+    out: Convert,
 }
+
+/// How many items one batch of decoding may queue: enough to amortise a
+/// batch call, few enough that a huge chunk never queues a huge list.
+const BATCH: usize = 32;
 
 impl Default for BytesDecoder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// `part` as a `Bytes` sharing `chunk` when it lies inside it, else copied.
-fn share(chunk: &Bytes, part: &[u8]) -> Bytes {
-    if part.is_empty() {
-        return Bytes::new();
-    }
-    let base = chunk.as_ptr() as usize;
-    let p = part.as_ptr() as usize;
-    if p >= base && p + part.len() <= base + chunk.len() {
-        chunk.slice(p - base..p - base + part.len())
-    } else {
-        Bytes::copy_from_slice(part)
     }
 }
 
@@ -265,10 +353,13 @@ impl BytesDecoder {
             dec: Decoder::with_config(&inner),
             chunks: VecDeque::new(),
             offset: 0,
-            raw: None,
-            report_blanks: config.blank_lines,
-            last_id: Bytes::new(),
-            queued: None,
+            out: Convert {
+                queue: VecDeque::new(),
+                raw: None,
+                report_blanks: config.blank_lines,
+                last_id: Bytes::new(),
+                copies: BytesMut::new(),
+            },
         }
     }
 
@@ -286,8 +377,8 @@ impl BytesDecoder {
     /// blocks dropped by a limit error.
     #[must_use]
     pub fn raw_frames(mut self, max_len: usize) -> Self {
-        self.raw = Some(Raw {
-            start: self.offset,
+        self.out.raw = Some(Raw {
+            start: 0,
             pending: BytesMut::new(),
             dropped: false,
             overflow: false,
@@ -296,11 +387,39 @@ impl BytesDecoder {
         self
     }
 
-    /// Queues a chunk. Chunks are decoded in the order they are pushed.
+    /// Queues a chunk; its items come from [`BytesDecoder::next`], in
+    /// order, after those of earlier chunks.
     pub fn push(&mut self, chunk: Bytes) {
         if !chunk.is_empty() {
             self.chunks.push_back(chunk);
         }
+    }
+
+    /// Decodes a batch of items from the pushed chunks; `false` when they
+    /// are used up.
+    fn decode_batch(&mut self) -> bool {
+        let Some(chunk) = self.chunks.front() else {
+            return false;
+        };
+        let out = &mut self.out;
+        let mut left = BATCH;
+        self.offset = self.dec.feed_from(chunk, self.offset, |end, step| {
+            out.step(chunk, end, step);
+            left = left.saturating_sub(1);
+            if left == 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        if self.offset == chunk.len() {
+            if let Some(raw) = &mut out.raw {
+                raw.keep_rest(chunk);
+            }
+            self.chunks.pop_front();
+            self.offset = 0;
+        }
+        true
     }
 
     /// The decoder, for the last event id and reconnection time.
@@ -324,90 +443,27 @@ impl BytesDecoder {
     /// [`DecodeError`] for a limit; the stream goes on with the next call.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<BytesItem, DecodeError>> {
-        if let Some(e) = self.queued.take() {
-            return Some(Err(e));
-        }
         loop {
-            // Borrowed, not cloned: a clone per call costs two atomic
-            // reference-count updates.
-            let chunk = self.chunks.front()?;
-            let feed = self.dec.feed(&chunk[self.offset..]);
-            let end = self.offset + feed.consumed;
-            let item = match feed.step {
-                Ok(Step::NeedInput) => {
-                    if let Some(raw) = &mut self.raw {
-                        raw.keep_rest(chunk);
-                    }
-                    self.chunks.pop_front();
-                    self.offset = 0;
-                    continue;
-                }
-                Ok(Step::Event(ev)) => {
-                    let event_type = match ev.raw_event_type() {
-                        b"" => Bytes::from_static(b"message"),
-                        t => share(chunk, t),
-                    };
-                    let data = share(chunk, ev.data());
-                    // Usually unchanged (often empty): compare lengths
-                    // before bytes, and copy only a new id.
-                    let id = ev.last_event_id();
-                    if id.len() != self.last_id.len() || (!id.is_empty() && self.last_id != id) {
-                        self.last_id = Bytes::copy_from_slice(id);
-                    }
-                    self.offset = end;
-                    BytesItem::Event(BytesEvent {
-                        event_type,
-                        data,
-                        last_event_id: self.last_id.clone(),
-                        raw: self
-                            .raw
-                            .as_mut()
-                            .and_then(|r| r.take_frame(&mut self.queued, chunk, end)),
-                    })
-                }
-                Ok(Step::Blank) => {
-                    self.offset = end;
-                    let raw = self
-                        .raw
-                        .as_mut()
-                        .and_then(|r| r.take_frame(&mut self.queued, chunk, end));
-                    if self.raw.is_none() && !self.report_blanks {
-                        continue;
-                    }
-                    BytesItem::Blank { raw }
-                }
-                Ok(Step::Retry(ms)) => {
-                    self.offset = end;
-                    BytesItem::Retry(ms)
-                }
-                Ok(Step::Comment(c)) => {
-                    let c = share(chunk, c);
-                    self.offset = end;
-                    BytesItem::Comment(c)
-                }
-                Err(e) => {
-                    self.offset = end;
-                    if let Some(raw) = &mut self.raw {
-                        raw.drop_block();
-                    }
-                    return Some(Err(e));
-                }
-            };
-            return Some(Ok(item));
+            if let Some(item) = self.out.queue.pop_front() {
+                return Some(item);
+            }
+            if !self.decode_batch() {
+                return None;
+            }
         }
     }
 
-    /// Ends the stream: decodes what is queued, returning its items, then
-    /// discards an unterminated event and resets for a new stream (keeping
-    /// the last event id and retry). With raw frames on, the bytes after the
-    /// last complete block come back in [`BytesFinish::trailing`].
+    /// Ends the stream: returns the items not taken yet, then discards an
+    /// unterminated event and resets for a new stream (keeping the last
+    /// event id and retry). With raw frames on, the bytes after the last
+    /// complete block come back in [`BytesFinish::trailing`].
     pub fn finish(&mut self) -> (Vec<Result<BytesItem, DecodeError>>, BytesFinish) {
         let mut items = Vec::new();
         while let Some(item) = self.next() {
             items.push(item);
         }
         let discarded = self.dec.finish();
-        let trailing = self.raw.as_mut().and_then(Raw::take_trailing);
+        let trailing = self.out.raw.as_mut().and_then(Raw::take_trailing);
         (
             items,
             BytesFinish {
@@ -432,10 +488,11 @@ mod tests {
 
     #[test]
     fn share_copies_only_outside_the_chunk() {
+        let mut conv = BytesDecoder::new().out;
         let chunk = Bytes::from_static(b"hello world");
-        let inside = share(&chunk, &chunk[6..]);
+        let inside = conv.share(&chunk, &chunk[6..]);
         assert_eq!(inside.as_ptr(), chunk[6..].as_ptr());
-        let outside = share(&chunk, b"world");
+        let outside = conv.share(&chunk, b"world");
         assert_eq!(outside, "world");
         assert_ne!(outside.as_ptr(), chunk[6..].as_ptr());
     }

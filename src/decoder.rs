@@ -2,36 +2,53 @@
 //!
 //! # Design note
 //!
-//! States. Between calls the decoder holds: the [`Scanner`] (BOM progress, a
-//! CR that ended the last chunk, a line in progress), the event being built
-//! (where its data and event type live), the last event id, the reconnection
-//! time, and a `discard` flag set by a limit error until the next blank line.
+//! A [`Decoder`] is three parts, each with its own type, so that their
+//! borrows are disjoint:
 //!
-//! Where bytes live. While one call to [`Decoder::feed`] runs, the event's
-//! data and type may point into the caller's chunk (`DataLoc::Chunk`,
-//! `TypeLoc::Chunk`): nothing is copied for an event that lies inside one
-//! chunk. A single `data` line that straddled chunks is used straight from
-//! the line buffer (`DataLoc::Line`). Only when a second `data` line arrives
-//! are values joined, once, into the data buffer (`DataLoc::Buf`).
+//! - the [`LineDecoder`]: the [`Scanner`] (BOM, split CRLF, a line in
+//!   progress; its states are listed in `scan.rs`) and the line buffer that
+//!   holds a line straddling chunks;
+//! - the `EventBuilder`: where the event's data and type are, and the
+//!   buffers they are copied into when they must outlive a chunk;
+//! - the `IdState`: the last event id, and an id read in the current block
+//!   that its blank line will commit (spec: "dispatch the event", step 1).
 //!
-//! Invariants. (1) No `Chunk` location survives a return from `feed`:
-//! every return that is not the dispatch of that very event goes through
-//! [`Decoder::flush`], which copies them into the decoder's buffers, because
-//! the next call gets a different slice. (2) A `Line` location is moved out
-//! (or the buffers are swapped) by the scanner's `before_reuse` hook before
-//! the line buffer takes a new straddling line. (3) Limits are checked on
-//! logical lengths (line length, joined data length), never on where bytes
-//! happen to sit, so every chunking of the same input yields the same steps.
-//! Break (1) and events read freed or foreign memory as garbage; break (3)
-//! and output depends on chunking.
+//! Each line goes through one function per spec step ("process the field":
+//! [`Decoder::line`] dispatches to `data_line`, `event_line`, `id_line`,
+//! retry, comment and blank line), which reports an `Outcome` without
+//! borrowing anything; the two drivers turn it into a [`Step`]:
+//! [`Decoder::feed_all`] (the batch path: every line of a chunk in one call,
+//! with a callback) and [`Decoder::feed`] (one step per call).
+//!
+//! Where bytes live. While one call runs, the event's data and type may
+//! point into the caller's chunk (`Data::Chunk`, `Type::Chunk`): nothing is
+//! copied for an event that lies inside one chunk. A `data` line that
+//! straddled chunks lives in the line buffer, which trades places with the
+//! data buffer (growable buffers) or is copied into it (fixed ones). A
+//! second `data` line joins the values, once, in the data buffer
+//! (`Data::Buf`).
+//!
+//! Invariants. (1) No `Chunk` location survives a return: `feed_all` ends
+//! with `EventBuilder::flush`, and `feed` flushes before every return that
+//! is not the dispatch of that very event, because the next call gets a
+//! different slice. (2) A buffer is cleared when it starts a new use, never
+//! on dispatch: a dispatched event borrows it until the next call.
+//! (3) Limits are checked on logical lengths (line length, joined data
+//! length), never on where bytes happen to sit, so every chunking of the
+//! same input yields the same steps; a fixed buffer's capacity lowers the
+//! matching limit, so a value that passed its limit always fits (appends
+//! cannot fail, which is asserted, not handled).
+//! Break (1) and events read bytes of another chunk; break (3) and output
+//! depends on chunking.
 
 use core::mem;
+use core::ops::ControlFlow;
 
 use crate::buffer::Buffer;
 use crate::error::{DecodeError, InvalidValue};
 use crate::event::Event;
 use crate::field::{self, FieldName, Line, Parsed};
-use crate::scan::{Scan, Scanner};
+use crate::scan::{Resume, Scan, Scanner, State};
 
 /// The buffer type [`Decoder`] and [`LineDecoder`] use when none is named:
 /// `Vec<u8>` with the `alloc` feature. Without `alloc` there is no default
@@ -192,26 +209,291 @@ pub struct Buffers<B> {
     pub pending_id: B,
 }
 
+/// Where the event's data is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DataLoc {
+enum Data {
     /// No `data` line yet: nothing to dispatch.
     None,
     /// One value, at `chunk[a..b]` of the current call.
     Chunk(usize, usize),
-    /// One value, at `line[a..b]` (a straddling line).
+    /// One value, at `line_buf[a..b]` (a line that straddled chunks).
     Line(usize, usize),
-    /// Joined values at `data[offset..]`.
+    /// The data is `data_buf[offset..]`.
     Buf(usize),
+    /// A limit dropped this event: skip `data` and `event` lines up to the
+    /// block's blank line.
+    Discard,
 }
 
+/// Where the event's type is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TypeLoc {
+enum Type {
     /// Empty: the event type is `message`.
     Unset,
     /// At `chunk[a..b]` of the current call.
     Chunk(usize, usize),
     /// The whole event-type buffer.
     Buf,
+}
+
+/// Where the line being processed is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Span {
+    /// `chunk[a..b]`.
+    Chunk(usize, usize),
+    /// `line_buf[a..b]`.
+    Line(usize, usize),
+}
+
+impl Span {
+    #[inline(always)]
+    fn len(self) -> usize {
+        match self {
+            Span::Chunk(a, b) | Span::Line(a, b) => b - a,
+        }
+    }
+
+    /// The part from `offset` (relative to the span's start) to its end.
+    #[inline(always)]
+    fn from(self, offset: usize) -> Span {
+        match self {
+            Span::Chunk(a, b) => Span::Chunk(a + offset, b),
+            Span::Line(a, b) => Span::Line(a + offset, b),
+        }
+    }
+
+    #[inline(always)]
+    fn bytes<'a, B: Buffer>(self, chunk: &'a [u8], line: &'a B) -> &'a [u8] {
+        match self {
+            Span::Chunk(a, b) => &chunk[a..b],
+            Span::Line(a, b) => &line.as_bytes()[a..b],
+        }
+    }
+}
+
+/// What one line did, without borrowing anything: the drivers turn it into
+/// a [`Step`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Nothing,
+    /// A blank line ended a block with an event in it.
+    Event(Data, Type),
+    /// A blank line ended a block without one.
+    Blank,
+    Retry(u64),
+    /// A comment (when reported); its text starts at this offset of the line.
+    Comment(usize),
+    Error(DecodeError),
+}
+
+/// Appends bytes that are known to fit (invariant 3).
+#[inline(always)]
+fn append<B: Buffer>(buf: &mut B, bytes: &[u8]) {
+    let fits = buf.try_extend(bytes);
+    debug_assert!(
+        fits.is_ok(),
+        "a value that passed its limit fits its buffer"
+    );
+}
+
+/// The event being read: where its data and type are, and the buffers they
+/// move to when they must outlive a chunk.
+#[derive(Debug)]
+struct EventBuilder<B> {
+    data: Data,
+    event_type: Type,
+    data_buf: B,
+    type_buf: B,
+    max_data: usize,
+    max_type: usize,
+    /// The line and data buffers may trade places (both growable).
+    swap: bool,
+}
+
+impl<B: Buffer> EventBuilder<B> {
+    /// The length of the data so far (values and the LFs that join them).
+    #[inline(always)]
+    fn data_len(&self) -> usize {
+        match self.data {
+            Data::None | Data::Discard => 0,
+            Data::Chunk(a, b) | Data::Line(a, b) => b - a,
+            Data::Buf(off) => self.data_buf.as_bytes().len() - off,
+        }
+    }
+
+    /// A limit was hit: drop the event and skip to the block's end.
+    fn drop_event(&mut self) {
+        self.data = Data::Discard;
+        self.event_type = Type::Unset;
+    }
+
+    /// Spec: "If the field name is `data`: append the field value to the
+    /// data buffer, then append a single U+000A LINE FEED character".
+    /// (The final LF is never added rather than removed at dispatch.)
+    #[inline(always)]
+    fn data_line(&mut self, value: Span, chunk: &[u8], line: &mut B) -> Result<(), DecodeError> {
+        if self.data == Data::Discard {
+            return Ok(());
+        }
+        let joined = match self.data {
+            Data::None => value.len(),
+            _ => self.data_len().saturating_add(1 + value.len()),
+        };
+        if joined > self.max_data {
+            self.drop_event();
+            return Err(DecodeError::DataTooLong { max: self.max_data });
+        }
+        let first = match self.data {
+            Data::None => {
+                self.data = match value {
+                    Span::Chunk(a, b) => Data::Chunk(a, b),
+                    Span::Line(a, b) => Data::Line(a, b),
+                };
+                return Ok(());
+            }
+            Data::Buf(_) => &[][..],
+            Data::Chunk(a, b) => &chunk[a..b],
+            Data::Line(a, b) => &line.as_bytes()[a..b],
+            Data::Discard => unreachable!("returned above"),
+        };
+        if !first.is_empty() || !matches!(self.data, Data::Buf(_)) {
+            // The second value: join them in the data buffer.
+            self.data_buf.clear();
+            append(&mut self.data_buf, first);
+            self.data = Data::Buf(0);
+        }
+        append(&mut self.data_buf, b"\n");
+        append(&mut self.data_buf, value.bytes(chunk, line));
+        Ok(())
+    }
+
+    /// Spec: "If the field name is `event`: set the event type buffer to the
+    /// field value."
+    #[inline(always)]
+    fn event_line(&mut self, value: Span, chunk: &[u8], line: &B) -> Result<(), DecodeError> {
+        if self.data == Data::Discard {
+            return Ok(());
+        }
+        if value.len() > self.max_type {
+            self.drop_event();
+            return Err(DecodeError::EventTypeTooLong { max: self.max_type });
+        }
+        self.event_type = match value {
+            Span::Chunk(a, b) if a == b => Type::Unset,
+            Span::Chunk(a, b) => Type::Chunk(a, b),
+            Span::Line(..) => {
+                self.type_buf.clear();
+                append(&mut self.type_buf, value.bytes(chunk, line));
+                Type::Buf
+            }
+        };
+        Ok(())
+    }
+
+    /// The line buffer is about to hold a new line: move data that lives
+    /// there out of the way, by trading the two buffers (growable ones) or
+    /// by a copy (fixed ones).
+    #[inline]
+    fn detach(&mut self, line: &mut B) {
+        if let Data::Line(a, b) = self.data {
+            if self.swap {
+                mem::swap(line, &mut self.data_buf);
+                self.data = Data::Buf(a);
+                debug_assert_eq!(b, self.data_buf.as_bytes().len());
+            } else {
+                self.data_buf.clear();
+                append(&mut self.data_buf, &line.as_bytes()[a..b]);
+                self.data = Data::Buf(0);
+            }
+        }
+    }
+
+    /// The blank line: the event's locations, when there is one to
+    /// dispatch, and a fresh block either way.
+    #[inline(always)]
+    fn end_block(&mut self) -> Option<(Data, Type)> {
+        let data = mem::replace(&mut self.data, Data::None);
+        let event_type = mem::replace(&mut self.event_type, Type::Unset);
+        match data {
+            Data::None | Data::Discard => None,
+            _ => Some((data, event_type)),
+        }
+    }
+
+    /// The bytes of an event's data and type.
+    #[inline(always)]
+    fn view<'a>(
+        &'a self,
+        data: Data,
+        event_type: Type,
+        chunk: &'a [u8],
+        line: &'a B,
+    ) -> (&'a [u8], &'a [u8]) {
+        let data = match data {
+            Data::Chunk(a, b) => &chunk[a..b],
+            Data::Line(a, b) => &line.as_bytes()[a..b],
+            Data::Buf(off) => &self.data_buf.as_bytes()[off..],
+            Data::None | Data::Discard => &[],
+        };
+        let event_type = match event_type {
+            Type::Unset => &[],
+            Type::Chunk(a, b) => &chunk[a..b],
+            Type::Buf => self.type_buf.as_bytes(),
+        };
+        (data, event_type)
+    }
+
+    /// Copies what still points into `chunk` into the buffers (invariant 1).
+    fn flush(&mut self, chunk: &[u8]) {
+        if let Data::Chunk(a, b) = self.data {
+            self.data_buf.clear();
+            append(&mut self.data_buf, &chunk[a..b]);
+            self.data = Data::Buf(0);
+        }
+        if let Type::Chunk(a, b) = self.event_type {
+            self.type_buf.clear();
+            append(&mut self.type_buf, &chunk[a..b]);
+            self.event_type = Type::Buf;
+        }
+    }
+}
+
+/// The last event id, and the id read in the current block.
+#[derive(Debug)]
+struct IdState<B> {
+    committed: B,
+    pending: B,
+    has_pending: bool,
+    max: usize,
+}
+
+impl<B: Buffer> IdState<B> {
+    /// Spec: "If the field name is `id`: if the field value does not contain
+    /// U+0000 NULL, then set the last event ID buffer to the field value.
+    /// Otherwise, ignore the field."
+    #[inline(always)]
+    fn id_line(&mut self, value: &[u8]) -> Result<(), DecodeError> {
+        if !field::id_is_accepted(value) {
+            return Ok(());
+        }
+        if value.len() > self.max {
+            return Err(DecodeError::IdTooLong { max: self.max });
+        }
+        self.pending.clear();
+        append(&mut self.pending, value);
+        self.has_pending = true;
+        Ok(())
+    }
+
+    /// Dispatch step 1: the last event ID string becomes the last event ID
+    /// buffer, for every block.
+    #[inline(always)]
+    fn commit(&mut self) {
+        if self.has_pending {
+            mem::swap(&mut self.committed, &mut self.pending);
+            self.has_pending = false;
+        }
+    }
 }
 
 /// A sans-IO, incremental `text/event-stream` decoder.
@@ -246,33 +528,32 @@ enum TypeLoc {
 /// ```
 #[derive(Debug)]
 pub struct Decoder<B: Buffer = DefaultBuffer> {
-    scanner: Scanner,
-    line: B,
-    data: B,
-    event_type: B,
-    last_event_id: B,
-    pending_id: B,
-    /// `pending_id` holds an id not yet committed by a blank line.
-    id_pending: bool,
-    /// The id length limit: the smaller id buffer's capacity.
-    max_id: usize,
-    data_loc: DataLoc,
-    type_loc: TypeLoc,
-    /// Logical length of the data so far (values plus joining LFs).
-    data_len: usize,
-    /// A limit was hit: skip `data`/`event` lines until the next blank line.
-    discard: bool,
+    lines: LineDecoder<B>,
+    event: EventBuilder<B>,
+    id: IdState<B>,
     retry: Option<u64>,
-    max_line: usize,
-    max_data: usize,
     comments: bool,
     blank_lines: bool,
-    /// Line and data buffers may trade places (both unbounded).
-    swap: bool,
-    /// An error found where it could not be returned at once.
-    pending_error: Option<DecodeError>,
     /// Bytes examined by the field splitter (the scanner counts its own).
-    parsed: u64,
+    work: Work,
+}
+
+/// A count of bytes examined, kept in debug builds only (the linear-time
+/// tests read it); in release builds it is empty and costs nothing.
+#[derive(Debug, Default)]
+struct Work {
+    #[cfg(debug_assertions)]
+    bytes: u64,
+}
+
+impl Work {
+    #[inline(always)]
+    fn add(&mut self, _n: usize) {
+        #[cfg(debug_assertions)]
+        {
+            self.bytes += _n as u64;
+        }
+    }
 }
 
 #[cfg(feature = "alloc")]
@@ -319,42 +600,38 @@ impl<B: Buffer> Decoder<B> {
     #[must_use]
     pub fn with_buffers(buffers: Buffers<B>, config: &Config) -> Self {
         let Buffers {
-            mut line,
+            line,
             mut data,
             mut event_type,
             mut last_event_id,
             mut pending_id,
         } = buffers;
-        line.clear();
         data.clear();
         event_type.clear();
         last_event_id.clear();
         pending_id.clear();
-        let max_id = effective_max(effective_max(usize::MAX, &last_event_id), &pending_id);
-        let max_line = effective_max(config.max_line_len, &line);
-        let max_data = effective_max(config.max_data_len, &data);
         let swap = line.capacity_limit().is_none() && data.capacity_limit().is_none();
         Decoder {
-            scanner: Scanner::default(),
-            line,
-            data,
-            event_type,
-            last_event_id,
-            pending_id,
-            id_pending: false,
-            max_id,
-            data_loc: DataLoc::None,
-            type_loc: TypeLoc::Unset,
-            data_len: 0,
-            discard: false,
+            lines: LineDecoder::with_buffer(line, config),
+            event: EventBuilder {
+                data: Data::None,
+                event_type: Type::Unset,
+                max_data: effective_max(config.max_data_len, &data),
+                max_type: effective_max(usize::MAX, &event_type),
+                data_buf: data,
+                type_buf: event_type,
+                swap,
+            },
+            id: IdState {
+                max: effective_max(effective_max(usize::MAX, &last_event_id), &pending_id),
+                committed: last_event_id,
+                pending: pending_id,
+                has_pending: false,
+            },
             retry: None,
-            max_line,
-            max_data,
             comments: config.comments,
             blank_lines: config.blank_lines,
-            swap,
-            pending_error: None,
-            parsed: 0,
+            work: Work::default(),
         }
     }
 
@@ -368,11 +645,14 @@ impl<B: Buffer> Decoder<B> {
     /// cut off mid-event does not claim an event it never received.
     #[must_use]
     pub fn last_event_id(&self) -> &[u8] {
-        self.last_event_id.as_bytes()
+        self.id.committed.as_bytes()
     }
 
     /// Sets the last event id, for example to resume with the id a previous
     /// connection ended on.
+    ///
+    /// An `id` line already read in the current, unfinished block is
+    /// forgotten: the value set here is what the block's blank line keeps.
     ///
     /// # Errors
     /// When `id` contains CR, LF or NUL (no stream could have produced it),
@@ -386,15 +666,14 @@ impl<B: Buffer> Decoder<B> {
     /// assert_eq!(dec.last_event_id(), b"42");
     /// ```
     pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), InvalidValue> {
-        crate::encode::check_id(id)?;
-        if id.len() > self.max_id {
-            return Err(InvalidValue::TooLong { max: self.max_id });
+        field::check_id(id)?;
+        if id.len() > self.id.max {
+            return Err(InvalidValue::TooLong { max: self.id.max });
         }
-        self.id_pending = false;
-        self.last_event_id.clear();
-        self.last_event_id
-            .try_extend(id)
-            .map_err(|()| InvalidValue::TooLong { max: id.len() })
+        self.id.has_pending = false;
+        self.id.committed.clear();
+        append(&mut self.id.committed, id);
+        Ok(())
     }
 
     /// The reconnection time in milliseconds set by the last valid `retry`
@@ -406,12 +685,15 @@ impl<B: Buffer> Decoder<B> {
     }
 
     /// The number of input bytes examined so far by the line scanner and the
-    /// field splitter. Each input byte is examined once by the scanner and at
-    /// most once more by the field splitter, whatever the chunking, so this
-    /// stays below twice the input length: decoding is linear.
+    /// field splitter (debug builds only: counting costs nothing in
+    /// release). Each input byte is examined once by the scanner and at most
+    /// once more by the field splitter, whatever the chunking, so this stays
+    /// below twice the input length: decoding is linear.
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
     #[must_use]
     pub fn bytes_examined(&self) -> u64 {
-        self.scanner.scanned + self.parsed
+        self.lines.scanner.scanned + self.work.bytes
     }
 
     /// Ends the stream: discards an unterminated event (and an `id` read in
@@ -430,19 +712,135 @@ impl<B: Buffer> Decoder<B> {
     /// ```
     pub fn finish(&mut self) -> Finish {
         let end = Finish {
-            incomplete_event: self.data_loc != DataLoc::None,
-            partial_line: self.scanner.has_partial_line(),
+            incomplete_event: !matches!(self.event.data, Data::None | Data::Discard),
+            partial_line: self.lines.scanner.has_partial_line(),
         };
-        self.scanner.reset();
-        self.reset_event();
-        self.discard = false;
-        self.pending_error = None;
-        self.id_pending = false;
+        self.lines.scanner.reset();
+        self.event.data = Data::None;
+        self.event.event_type = Type::Unset;
+        self.id.has_pending = false;
         end
     }
 
-    /// Feeds every step found in `chunk` to `f`, until the chunk is used up
-    /// ([`Step::NeedInput`] is not passed on).
+    /// Processes one line (spec: "process the field", or dispatch on a
+    /// blank line). `span` is where the line is.
+    #[inline(always)]
+    fn line(&mut self, span: Span, chunk: &[u8]) -> Outcome {
+        let bytes = span.bytes(chunk, &self.lines.line);
+        let (name, value) = match field::parse(bytes) {
+            Parsed::Blank => return self.blank(),
+            Parsed::Comment(at) => {
+                self.work.add(1);
+                return match self.comments {
+                    true => Outcome::Comment(at),
+                    false => Outcome::Nothing,
+                };
+            }
+            Parsed::Field { name_end, value } => {
+                self.work.add((name_end + 1).min(bytes.len()));
+                (FieldName::from_bytes(&bytes[..name_end]), span.from(value))
+            }
+        };
+        let done = match name {
+            FieldName::Data => self.event.data_line(value, chunk, &mut self.lines.line),
+            FieldName::Event => self.event.event_line(value, chunk, &self.lines.line),
+            FieldName::Id => self.id_line(value, chunk),
+            FieldName::Retry => return self.retry_line(value, chunk),
+            FieldName::Unknown => Ok(()),
+        };
+        match done {
+            Ok(()) => Outcome::Nothing,
+            Err(e) => Outcome::Error(e),
+        }
+    }
+
+    /// A blank line: commit the id, dispatch the event if there is one.
+    #[inline(always)]
+    fn blank(&mut self) -> Outcome {
+        self.id.commit();
+        match self.event.end_block() {
+            Some((data, event_type)) => Outcome::Event(data, event_type),
+            None => Outcome::Blank,
+        }
+    }
+
+    #[inline(always)]
+    fn id_line(&mut self, value: Span, chunk: &[u8]) -> Result<(), DecodeError> {
+        let v = value.bytes(chunk, &self.lines.line);
+        self.work.add(v.len());
+        let r = self.id.id_line(v);
+        if r.is_err() {
+            self.event.drop_event();
+        }
+        r
+    }
+
+    /// Spec: "If the field name is `retry`: if the field value consists of
+    /// only ASCII digits, then interpret the field value as an integer in
+    /// base ten, and set the event stream's reconnection time to that
+    /// integer. Otherwise, ignore the field."
+    #[inline(always)]
+    fn retry_line(&mut self, value: Span, chunk: &[u8]) -> Outcome {
+        let v = value.bytes(chunk, &self.lines.line);
+        self.work.add(v.len());
+        match field::parse_retry(v) {
+            Some(ms) => {
+                self.retry = Some(ms);
+                Outcome::Retry(ms)
+            }
+            None => Outcome::Nothing,
+        }
+    }
+
+    /// Keeps the rest of the chunk, a line that goes on in the next one.
+    #[inline]
+    fn stash(&mut self, rest: &[u8]) -> Result<(), ()> {
+        if !rest.is_empty() {
+            self.event.detach(&mut self.lines.line);
+        }
+        self.lines.stash(rest)
+    }
+
+    /// A line went over the limit: its event is dropped.
+    fn line_too_long(&mut self) -> DecodeError {
+        self.event.drop_event();
+        DecodeError::LineTooLong {
+            max: self.lines.max_line,
+        }
+    }
+
+    /// Turns an outcome into a step, borrowing the chunk and the buffers;
+    /// `None` when there is nothing to report.
+    #[inline(always)]
+    fn step<'a>(
+        &'a self,
+        outcome: Outcome,
+        span: Span,
+        chunk: &'a [u8],
+    ) -> Option<Result<Step<'a>, DecodeError>> {
+        match outcome {
+            Outcome::Nothing => None,
+            Outcome::Event(data, event_type) => {
+                let (data, event_type) = self.event.view(data, event_type, chunk, &self.lines.line);
+                let id = self.id.committed.as_bytes();
+                Some(Ok(Step::Event(Event::new(event_type, data, id))))
+            }
+            Outcome::Blank => self.blank_lines.then_some(Ok(Step::Blank)),
+            Outcome::Retry(ms) => Some(Ok(Step::Retry(ms))),
+            Outcome::Comment(at) => {
+                let text = span.from(at).bytes(chunk, &self.lines.line);
+                Some(Ok(Step::Comment(text)))
+            }
+            Outcome::Error(e) => Some(Err(e)),
+        }
+    }
+
+    /// Decodes all of `chunk`, passing each step to `f`: the fast path.
+    /// What a step borrows is valid only during the call to `f`. Steps are
+    /// exactly those [`Decoder::feed`] gives, without [`Step::NeedInput`].
+    ///
+    /// # Panics
+    /// Never (unless `f` does).
     ///
     /// # Example
     /// ```
@@ -455,75 +853,105 @@ impl<B: Buffer> Decoder<B> {
     /// });
     /// assert_eq!(n, 2);
     /// ```
-    pub fn feed_all<F>(&mut self, mut chunk: &[u8], mut f: F)
+    #[inline]
+    pub fn feed_all<F>(&mut self, chunk: &[u8], mut f: F)
     where
         F: FnMut(Result<Step<'_>, DecodeError>),
     {
-        loop {
-            let feed = self.feed(chunk);
-            chunk = &chunk[feed.consumed..];
-            match feed.step {
-                Ok(Step::NeedInput) => return,
-                step => f(step),
+        self.feed_from(chunk, 0, |_, step| {
+            f(step);
+            ControlFlow::Continue(())
+        });
+    }
+
+    /// [`Decoder::feed_all`] from `chunk[start..]`, passing each step's end
+    /// too (the position in `chunk` just after the line that made it), and
+    /// stopping after a step when `f` says so. Returns the position reached.
+    /// `start` must be where the previous call on this same chunk stopped,
+    /// or 0 for a new chunk.
+    #[inline]
+    pub(crate) fn feed_from<F>(&mut self, chunk: &[u8], start: usize, mut f: F) -> usize
+    where
+        F: FnMut(usize, Result<Step<'_>, DecodeError>) -> ControlFlow<()>,
+    {
+        let mut pos = start;
+        while self.lines.scanner.state != State::LineStart {
+            let resumed = self.lines.resume(chunk, &mut pos);
+            match resumed {
+                Resume::LineStart => break,
+                Resume::NeedInput => return chunk.len(),
+                Resume::TooLong => {
+                    let e = self.line_too_long();
+                    if f(pos, Err(e)).is_break() {
+                        return pos;
+                    }
+                }
+                Resume::Line => {
+                    let span = Span::Line(0, self.lines.line.as_bytes().len());
+                    let outcome = self.line(span, chunk);
+                    if let Some(step) = self.step(outcome, span, chunk) {
+                        if f(pos, step).is_break() {
+                            self.event.flush(chunk);
+                            return pos;
+                        }
+                    }
+                }
             }
         }
-    }
-
-    fn reset_event(&mut self) {
-        self.data_loc = DataLoc::None;
-        self.type_loc = TypeLoc::Unset;
-        self.data_len = 0;
-    }
-
-    fn begin_discard(&mut self) {
-        self.reset_event();
-        self.discard = true;
-    }
-
-    /// Copies what still points into `chunk` into the decoder's buffers
-    /// (invariant 1 of the design note).
-    fn flush(&mut self, chunk: &[u8]) -> Result<(), DecodeError> {
-        if let DataLoc::Chunk(a, b) = self.data_loc {
-            self.data.clear();
-            if self.data.try_extend(&chunk[a..b]).is_err() {
-                self.begin_discard();
-                return Err(DecodeError::DataTooLong { max: self.max_data });
+        // Lines inside the chunk: the hot loop.
+        while let Some((a, b)) = self.lines.scanner.next_in_chunk(chunk, &mut pos) {
+            let outcome = if b - a > self.lines.max_line {
+                Outcome::Error(self.line_too_long())
+            } else {
+                self.line(Span::Chunk(a, b), chunk)
+            };
+            if let Some(step) = self.step(outcome, Span::Chunk(a, b), chunk) {
+                if f(pos, step).is_break() {
+                    self.event.flush(chunk);
+                    return pos;
+                }
             }
-            self.data_loc = DataLoc::Buf(0);
         }
-        if let TypeLoc::Chunk(a, b) = self.type_loc {
-            self.event_type.clear();
-            if self.event_type.try_extend(&chunk[a..b]).is_err() {
-                let max = self.event_type.capacity_limit().unwrap_or(b - a);
-                self.begin_discard();
-                return Err(DecodeError::EventTypeTooLong { max });
-            }
-            self.type_loc = TypeLoc::Buf;
+        if self.stash(&chunk[pos..]).is_err() {
+            let e = self.line_too_long();
+            // The chunk is used up either way.
+            let _ = f(chunk.len(), Err(e));
         }
-        Ok(())
+        self.event.flush(chunk);
+        chunk.len()
     }
 
-    /// Returns `step` after making the decoder's state independent of
-    /// `chunk`.
-    fn pause<'a>(
-        &mut self,
-        chunk: &[u8],
-        consumed: usize,
-        step: Result<Step<'a>, DecodeError>,
-    ) -> Feed<Step<'a>> {
-        match self.flush(chunk) {
-            Ok(()) => Feed { consumed, step },
-            Err(e) => Feed {
-                consumed,
-                step: Err(e),
-            },
+    /// The one-step path's line finder ([`Scanner::next`] with the data
+    /// moved out of the line buffer before it is reused).
+    #[inline]
+    fn next_line(&mut self, chunk: &[u8], pos: &mut usize) -> Scan {
+        if self.lines.scanner.state != State::LineStart {
+            match self.lines.resume(chunk, pos) {
+                Resume::LineStart => {}
+                Resume::Line => return Scan::Buffered,
+                Resume::TooLong => return Scan::TooLong,
+                Resume::NeedInput => return Scan::NeedInput,
+            }
+        }
+        match self.lines.scanner.next_in_chunk(chunk, pos) {
+            Some((a, b)) if b - a > self.lines.max_line => Scan::TooLong,
+            Some((a, b)) => Scan::Chunk(a, b),
+            None => {
+                let rest = &chunk[*pos..];
+                *pos = chunk.len();
+                match self.stash(rest) {
+                    Ok(()) => Scan::NeedInput,
+                    Err(()) => Scan::TooLong,
+                }
+            }
         }
     }
 
     /// Decodes from `chunk` until something happens: an event, a retry
     /// update, a comment or blank line when asked for, a limit error, or the
     /// end of the chunk ([`Step::NeedInput`]). Then feed
-    /// `&chunk[consumed..]` again.
+    /// `&chunk[consumed..]` again. [`Decoder::feed_all`] is faster when you
+    /// do not need to stop between steps.
     ///
     /// What the step borrows lies inside `chunk` when it was inside it, or in
     /// the decoder's buffers when it straddled chunks or joined several
@@ -549,260 +977,47 @@ impl<B: Buffer> Decoder<B> {
     /// let Ok(Step::Event(ev)) = f2.step else { panic!() };
     /// assert_eq!((ev.event_type(), ev.data()), (&b"tick"[..], &b"1"[..]));
     /// ```
-    #[inline]
     pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Step<'a>> {
         let mut pos = 0;
         loop {
-            let data_loc = &mut self.data_loc;
-            let data = &mut self.data;
-            let pending_error = &mut self.pending_error;
-            let swap = self.swap;
-            let max_data = self.max_data;
-            let scan = self
-                .scanner
-                .next(chunk, &mut pos, &mut self.line, self.max_line, |line| {
-                    // Invariant 2: the line buffer is about to be reused.
-                    if let DataLoc::Line(a, b) = *data_loc {
-                        if swap {
-                            mem::swap(line, data);
-                            *data_loc = DataLoc::Buf(a);
-                        } else {
-                            data.clear();
-                            if data.try_extend(&line.as_bytes()[a..b]).is_ok() {
-                                *data_loc = DataLoc::Buf(0);
-                            } else {
-                                *data_loc = DataLoc::None;
-                                *pending_error = Some(DecodeError::DataTooLong { max: max_data });
-                            }
-                        }
-                    }
-                });
-            if let Some(e) = self
-                .pending_error
-                .is_some()
-                .then(|| self.pending_error.take())
-                .flatten()
-            {
-                self.begin_discard();
-                // The scanner may have found a line; it belongs to the
-                // dropped event unless it is blank, which we cannot tell
-                // here without it, so resume at the next one (the event is
-                // already gone and `discard` skips only data/event lines).
-                if scan == Scan::NeedInput || scan == Scan::TooLong {
-                    return self.pause(chunk, pos, Err(e));
+            let scan = self.next_line(chunk, &mut pos);
+            let (outcome, span) = match scan {
+                Scan::NeedInput => (Outcome::Nothing, None),
+                Scan::TooLong => (Outcome::Error(self.line_too_long()), None),
+                Scan::Chunk(a, b) => {
+                    let span = Span::Chunk(a, b);
+                    (self.line(span, chunk), Some(span))
                 }
-            }
-            let (start, end, buffered) = match scan {
-                Scan::NeedInput => return self.pause(chunk, pos, Ok(Step::NeedInput)),
-                Scan::TooLong => {
-                    self.begin_discard();
-                    let max = self.max_line;
-                    return self.pause(chunk, pos, Err(DecodeError::LineTooLong { max }));
+                Scan::Buffered => {
+                    let span = Span::Line(0, self.lines.line.as_bytes().len());
+                    (self.line(span, chunk), Some(span))
                 }
-                Scan::Chunk(a, b) => (a, b, false),
-                Scan::Buffered => (0, self.line.as_bytes().len(), true),
             };
-            macro_rules! bytes {
-                ($a:expr, $b:expr) => {
-                    if buffered {
-                        &self.line.as_bytes()[$a..$b]
-                    } else {
-                        &chunk[$a..$b]
-                    }
+            let report = match outcome {
+                Outcome::Nothing => scan == Scan::NeedInput,
+                Outcome::Blank => self.blank_lines,
+                _ => true,
+            };
+            if report {
+                if !matches!(outcome, Outcome::Event(..)) {
+                    // Invariant 1: the next call gets another slice.
+                    self.event.flush(chunk);
+                }
+                let span = span.unwrap_or(Span::Chunk(0, 0));
+                let step = self.step(outcome, span, chunk);
+                return Feed {
+                    consumed: pos,
+                    step: step.unwrap_or(Ok(Step::NeedInput)),
                 };
             }
-            let parsed = field::parse(bytes!(start, end));
-            match parsed {
-                Parsed::Blank => {
-                    // Dispatch step 1: the last event ID string becomes the
-                    // last event ID buffer, for every block.
-                    if self.id_pending {
-                        mem::swap(&mut self.last_event_id, &mut self.pending_id);
-                        self.id_pending = false;
-                    }
-                    if self.discard || self.data_loc == DataLoc::None {
-                        self.reset_event();
-                        self.discard = false;
-                        if self.blank_lines {
-                            return Feed {
-                                consumed: pos,
-                                step: Ok(Step::Blank),
-                            };
-                        }
-                        continue;
-                    }
-                    return self.dispatch(chunk, pos);
-                }
-                Parsed::Comment(at) => {
-                    self.parsed += 1;
-                    if self.comments {
-                        if let Err(e) = self.flush(chunk) {
-                            return Feed {
-                                consumed: pos,
-                                step: Err(e),
-                            };
-                        }
-                        return Feed {
-                            consumed: pos,
-                            step: Ok(Step::Comment(bytes!(start + at, end))),
-                        };
-                    }
-                }
-                Parsed::Field { name_end, value } => {
-                    // The splitter looked at the name and the colon.
-                    self.parsed += (name_end + 1).min(end - start) as u64;
-                    let (vs, ve) = (start + value, end);
-                    match FieldName::from_bytes(bytes!(start, start + name_end)) {
-                        FieldName::Data => {
-                            if self.discard {
-                                continue;
-                            }
-                            let sep = usize::from(self.data_loc != DataLoc::None);
-                            let new_len = self.data_len.saturating_add(sep + (ve - vs));
-                            if new_len > self.max_data {
-                                self.begin_discard();
-                                let max = self.max_data;
-                                return self.pause(
-                                    chunk,
-                                    pos,
-                                    Err(DecodeError::DataTooLong { max }),
-                                );
-                            }
-                            let joined = match self.data_loc {
-                                DataLoc::None => {
-                                    self.data_loc = if buffered {
-                                        DataLoc::Line(vs, ve)
-                                    } else {
-                                        DataLoc::Chunk(vs, ve)
-                                    };
-                                    Ok(())
-                                }
-                                DataLoc::Chunk(a, b) => {
-                                    self.data.clear();
-                                    self.data_loc = DataLoc::Buf(0);
-                                    join(&mut self.data, &[&chunk[a..b], b"\n", bytes!(vs, ve)])
-                                }
-                                DataLoc::Line(a, b) => {
-                                    self.data.clear();
-                                    self.data_loc = DataLoc::Buf(0);
-                                    let prev = &self.line.as_bytes()[a..b];
-                                    join(&mut self.data, &[prev, b"\n", bytes!(vs, ve)])
-                                }
-                                DataLoc::Buf(_) => join(&mut self.data, &[b"\n", bytes!(vs, ve)]),
-                            };
-                            if joined.is_err() {
-                                self.begin_discard();
-                                let max = self.max_data;
-                                return self.pause(
-                                    chunk,
-                                    pos,
-                                    Err(DecodeError::DataTooLong { max }),
-                                );
-                            }
-                            self.data_len = new_len;
-                        }
-                        FieldName::Event => {
-                            if self.discard {
-                                continue;
-                            }
-                            if vs == ve {
-                                self.type_loc = TypeLoc::Unset;
-                                continue;
-                            }
-                            let fits = match self.event_type.capacity_limit() {
-                                Some(cap) => ve - vs <= cap,
-                                None => true,
-                            };
-                            if fits && !buffered {
-                                self.type_loc = TypeLoc::Chunk(vs, ve);
-                                continue;
-                            }
-                            if fits {
-                                self.event_type.clear();
-                                if self.event_type.try_extend(bytes!(vs, ve)).is_ok() {
-                                    self.type_loc = TypeLoc::Buf;
-                                    continue;
-                                }
-                            }
-                            let max = self.event_type.capacity_limit().unwrap_or(ve - vs);
-                            self.begin_discard();
-                            return self.pause(
-                                chunk,
-                                pos,
-                                Err(DecodeError::EventTypeTooLong { max }),
-                            );
-                        }
-                        FieldName::Id => {
-                            let v = bytes!(vs, ve);
-                            self.parsed += v.len() as u64;
-                            if !field::id_is_accepted(v) {
-                                continue;
-                            }
-                            if v.len() <= self.max_id {
-                                self.pending_id.clear();
-                                if self.pending_id.try_extend(v).is_ok() {
-                                    self.id_pending = true;
-                                    continue;
-                                }
-                            }
-                            let max = self.max_id.min(v.len());
-                            self.begin_discard();
-                            return self.pause(chunk, pos, Err(DecodeError::IdTooLong { max }));
-                        }
-                        FieldName::Retry => {
-                            let v = bytes!(vs, ve);
-                            self.parsed += v.len() as u64;
-                            if let Some(ms) = field::parse_retry(v) {
-                                self.retry = Some(ms);
-                                return self.pause(chunk, pos, Ok(Step::Retry(ms)));
-                            }
-                        }
-                        FieldName::Unknown => {}
-                    }
-                }
-            }
         }
     }
-
-    /// Dispatches the event built so far (spec: "dispatch the event").
-    fn dispatch<'a>(&'a mut self, chunk: &'a [u8], consumed: usize) -> Feed<Step<'a>> {
-        let data_loc = self.data_loc;
-        let type_loc = self.type_loc;
-        self.reset_event();
-        let data: &'a [u8] = match data_loc {
-            DataLoc::Chunk(a, b) => &chunk[a..b],
-            DataLoc::Line(a, b) => &self.line.as_bytes()[a..b],
-            DataLoc::Buf(off) => &self.data.as_bytes()[off..],
-            DataLoc::None => &[],
-        };
-        let event_type: &'a [u8] = match type_loc {
-            TypeLoc::Unset => &[],
-            TypeLoc::Chunk(a, b) => &chunk[a..b],
-            TypeLoc::Buf => self.event_type.as_bytes(),
-        };
-        Feed {
-            consumed,
-            step: Ok(Step::Event(Event::new(
-                event_type,
-                data,
-                self.last_event_id.as_bytes(),
-            ))),
-        }
-    }
-}
-
-/// Appends `parts` to `buf`.
-fn join<B: Buffer>(buf: &mut B, parts: &[&[u8]]) -> Result<(), ()> {
-    for p in parts {
-        buf.try_extend(p)?;
-    }
-    Ok(())
 }
 
 /// A line-level decoder: every line of the stream, classified, with borrowed
 /// slices. For proxies and tools that want comments, unknown fields and
 /// block boundaries as they are; it does not interpret fields (use
-/// [`Decoder`] for events).
+/// [`Decoder`] for events, which is built on this).
 ///
 /// # Example
 /// ```
@@ -859,6 +1074,17 @@ impl<B: Buffer> LineDecoder<B> {
         }
     }
 
+    #[inline]
+    fn resume(&mut self, chunk: &[u8], pos: &mut usize) -> Resume {
+        self.scanner
+            .resume(chunk, pos, &mut self.line, self.max_line)
+    }
+
+    #[inline]
+    fn stash(&mut self, rest: &[u8]) -> Result<(), ()> {
+        self.scanner.stash(rest, &mut self.line, self.max_line)
+    }
+
     /// Finds the next line in `chunk`; `Ok(None)` when the chunk is used up.
     ///
     /// # Errors
@@ -867,7 +1093,7 @@ impl<B: Buffer> LineDecoder<B> {
         let mut pos = 0;
         let scan = self
             .scanner
-            .next(chunk, &mut pos, &mut self.line, self.max_line, |_| {});
+            .next(chunk, &mut pos, &mut self.line, self.max_line);
         let step = match scan {
             Scan::NeedInput => Ok(None),
             Scan::TooLong => Err(DecodeError::LineTooLong { max: self.max_line }),
@@ -888,7 +1114,10 @@ impl<B: Buffer> LineDecoder<B> {
         partial
     }
 
-    /// Bytes examined so far; equal to the bytes fed (linear time).
+    /// Bytes examined so far (debug builds only); equal to the bytes fed
+    /// (linear time).
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
     #[must_use]
     pub fn bytes_examined(&self) -> u64 {
         self.scanner.scanned

@@ -40,6 +40,7 @@ use core::fmt;
 
 use crate::error::{BufferTooSmall, InvalidValue};
 use crate::event::Lossy;
+use crate::field::{check_id, check_line};
 
 /// The media type of an event stream, for the `Content-Type` header.
 pub const CONTENT_TYPE: &str = "text/event-stream";
@@ -48,23 +49,6 @@ pub const CONTENT_TYPE: &str = "text/event-stream";
 /// it keeps proxies and load balancers from closing an idle connection.
 /// Write it only between events.
 pub const KEEP_ALIVE: &[u8] = b":\n\n";
-
-/// Checks a value for an `event` field: no CR or LF.
-fn check_line(v: &[u8]) -> Result<(), InvalidValue> {
-    match memchr::memchr2(b'\r', b'\n', v) {
-        Some(at) => Err(InvalidValue::LineBreak { at }),
-        None => Ok(()),
-    }
-}
-
-/// Checks a value for an `id` field: no CR, LF or NUL.
-pub(crate) fn check_id(v: &[u8]) -> Result<(), InvalidValue> {
-    match memchr::memchr3(b'\r', b'\n', 0, v) {
-        Some(at) if v[at] == 0 => Err(InvalidValue::Null { at }),
-        Some(at) => Err(InvalidValue::LineBreak { at }),
-        None => Ok(()),
-    }
-}
 
 /// A validated event type: it contains no CR or LF.
 ///

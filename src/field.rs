@@ -1,7 +1,11 @@
 //! Lines to fields (spec 9.2.6, "Interpreting an event stream").
 //!
 //! Pure functions: split a line into a field name and value, strip exactly
-//! one leading space from the value, parse `retry`, and check `id` for NUL.
+//! one leading space from the value, parse `retry`, and check `id` for NUL;
+//! and the checks the encoder shares with them (no line break in a value,
+//! no NUL in an id).
+
+use crate::error::InvalidValue;
 
 /// One line of an event stream, classified.
 ///
@@ -216,6 +220,25 @@ pub(crate) fn id_is_accepted(value: &[u8]) -> bool {
         return !value.contains(&0);
     }
     memchr::memchr(0, value).is_none()
+}
+
+/// Checks a value for an `event` field (or any single line): no CR or LF,
+/// which would end the line early and let the rest forge fields.
+pub(crate) fn check_line(v: &[u8]) -> Result<(), InvalidValue> {
+    match memchr::memchr2(b'\r', b'\n', v) {
+        Some(at) => Err(InvalidValue::LineBreak { at }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a value for an `id` field or a last event id: no CR or LF (as
+/// [`check_line`]) and no NUL, which makes a decoder ignore the field.
+pub(crate) fn check_id(v: &[u8]) -> Result<(), InvalidValue> {
+    match memchr::memchr3(b'\r', b'\n', 0, v) {
+        Some(at) if v[at] == 0 => Err(InvalidValue::Null { at }),
+        Some(at) => Err(InvalidValue::LineBreak { at }),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //!
 //! These only drive the [`Decoder`]; all rules live there.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::vec::Vec;
 
@@ -61,8 +62,8 @@ pub struct EventReader<R> {
     reader: R,
     decoder: Decoder,
     buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    /// Events and errors decoded from the last read, not yet returned.
+    ready: VecDeque<Result<OwnedEvent, DecodeError>>,
     done: bool,
 }
 
@@ -78,8 +79,7 @@ impl<R: Read> EventReader<R> {
             reader,
             decoder: Decoder::with_config(config),
             buf: std::vec![0; 64 * 1024],
-            start: 0,
-            end: 0,
+            ready: VecDeque::new(),
             done: false,
         }
     }
@@ -97,32 +97,30 @@ impl<R: Read> EventReader<R> {
     /// on.
     pub fn next_event(&mut self) -> Result<Option<OwnedEvent>, ReadError> {
         loop {
-            if self.start == self.end {
-                if self.done {
-                    return Ok(None);
-                }
-                let n = loop {
-                    match self.reader.read(&mut self.buf) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(ReadError::Io(e)),
-                    }
-                };
-                if n == 0 {
-                    self.done = true;
-                    let _ = self.decoder.finish();
-                    return Ok(None);
-                }
-                self.start = 0;
-                self.end = n;
+            if let Some(next) = self.ready.pop_front() {
+                return next.map(Some).map_err(ReadError::Decode);
             }
-            let feed = self.decoder.feed(&self.buf[self.start..self.end]);
-            self.start += feed.consumed;
-            match feed.step {
-                Ok(Step::Event(ev)) => return Ok(Some(ev.to_owned_event())),
+            if self.done {
+                return Ok(None);
+            }
+            let n = loop {
+                match self.reader.read(&mut self.buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(ReadError::Io(e)),
+                }
+            };
+            if n == 0 {
+                self.done = true;
+                let _ = self.decoder.finish();
+                return Ok(None);
+            }
+            let ready = &mut self.ready;
+            self.decoder.feed_all(&self.buf[..n], |step| match step {
+                Ok(Step::Event(ev)) => ready.push_back(Ok(ev.to_owned_event())),
                 Ok(_) => {}
-                Err(e) => return Err(ReadError::Decode(e)),
-            }
+                Err(e) => ready.push_back(Err(e)),
+            });
         }
     }
 }

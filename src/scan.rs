@@ -6,11 +6,56 @@
 //! line. A line that lies inside the chunk is reported as a range of it; the
 //! bytes of a line that straddles chunks are appended to the caller's line
 //! buffer as they arrive, and each byte is examined exactly once.
+//!
+//! # States
+//!
+//! The scanner is in exactly one [`State`] between chunks:
+//!
+//! | state | meaning | left by |
+//! |---|---|---|
+//! | `Bom(n)` | stream start, `n` bytes of the BOM matched so far (0..=2) | the BOM's third byte (to `LineStart`); any other byte (to `LineStart` when `n == 0`, else `Partial` holding the matched bytes) |
+//! | `LineStart` | at the start of a line | a chunk that ends inside a line (to `Partial`), or in a CR (to `AfterCr`) |
+//! | `AfterCr` | at the start of a line; the last chunk ended with CR, so an LF first is the rest of that CRLF | the next byte (swallowed if LF), to `LineStart` |
+//! | `Partial` | inside a line whose first bytes are in the line buffer | its line end (to `LineStart` or `AfterCr`); going over the limit (to `Skipping`) |
+//! | `Skipping` | inside a line that went over the limit; its bytes are dropped | its line end (to `LineStart` or `AfterCr`) |
+//!
+//! Inside one chunk, lines between the first line end and the last are
+//! found without touching the state at all ([`Scanner::next_in_chunk`]):
+//! that is the hot path.
 
 use crate::buffer::Buffer;
 
 /// The UTF-8 byte order mark.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// Where the scanner stands between chunks; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// At the start of the stream, with this many BOM bytes matched.
+    Bom(u8),
+    /// At the start of a line.
+    LineStart,
+    /// At the start of a line, right after a CR that ended the last chunk.
+    AfterCr,
+    /// Inside a line held in the line buffer.
+    Partial,
+    /// Inside an over-long line, dropping its bytes.
+    Skipping,
+}
+
+/// What [`Scanner::resume`] found at the start of a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resume {
+    /// The scanner is at a line start at `*pos`: find lines in the chunk.
+    LineStart,
+    /// A line that straddled chunks is complete; it is the whole line
+    /// buffer.
+    Line,
+    /// A line went over the limit; it is being skipped.
+    TooLong,
+    /// The chunk is used up.
+    NeedInput,
+}
 
 /// What one call to [`Scanner::next`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,213 +91,284 @@ impl Default for EolFinder {
 
 impl EolFinder {
     #[inline(always)]
-    fn find(&self, hay: &[u8]) -> Option<usize> {
+    fn find_long(&self, hay: &[u8]) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
         if let Some(two) = &self.avx2 {
             return two.find(hay);
         }
         memchr::memchr2(b'\n', b'\r', hay)
     }
+
+    /// The first CR or LF in `hay`.
+    #[inline(always)]
+    pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+        const CR: u64 = u64::from_ne_bytes([b'\r'; 8]);
+        // Flags the zero bytes of `x`; the lowest flag is always exact (a
+        // false flag can only appear above a true one), which is all we use.
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        // One word first: blank lines and short lines (`id: 7`) end there,
+        // and would otherwise pay the vector search's set-up.
+        if let Some(word) = hay.first_chunk::<8>() {
+            let w = u64::from_le_bytes(*word);
+            let found = zero(w ^ LF) | zero(w ^ CR);
+            if found != 0 {
+                return Some((found.trailing_zeros() / 8) as usize);
+            }
+            return self.find_long(&hay[8..]).map(|p| p + 8);
+        }
+        hay.iter().position(|&b| b == b'\n' || b == b'\r')
+    }
 }
 
 /// The line splitter's state between chunks.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Scanner {
-    finder: EolFinder,
-    /// The BOM check is over (matched, or the stream did not start with one).
-    bom_done: bool,
-    /// How many BOM bytes have matched so far, when `!bom_done`.
-    bom_len: u8,
-    /// The last chunk ended with CR: an LF at the start of the next one
-    /// belongs to the same line ending.
-    pending_cr: bool,
-    /// A line is in progress in the line buffer.
-    partial: bool,
-    /// An overlong line is being skipped up to its line end.
-    skipping: bool,
-    /// Bytes examined so far: every input byte once, never more.
+    pub(crate) finder: EolFinder,
+    pub(crate) state: State,
+    /// Bytes examined so far (debug builds only, for the linear-time tests):
+    /// every input byte once, never more.
+    #[cfg(debug_assertions)]
     pub(crate) scanned: u64,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner {
+            finder: EolFinder::default(),
+            state: State::Bom(0),
+            #[cfg(debug_assertions)]
+            scanned: 0,
+        }
+    }
 }
 
 impl Scanner {
     /// Back to the start of a new stream (a BOM is expected again).
     pub(crate) fn reset(&mut self) {
-        *self = Scanner {
-            finder: self.finder,
-            scanned: self.scanned,
-            ..Scanner::default()
-        };
+        self.state = State::Bom(0);
     }
 
     /// True when bytes of an unfinished line are held (or being skipped).
     pub(crate) fn has_partial_line(&self) -> bool {
-        self.partial || self.skipping || (!self.bom_done && self.bom_len > 0)
+        matches!(
+            self.state,
+            State::Partial | State::Skipping | State::Bom(1..)
+        )
     }
 
-    /// Finds the next line in `chunk[*pos..]`, advancing `*pos` past what was
-    /// used.
-    ///
-    /// `before_reuse` is called once, just before the line buffer is cleared
-    /// to hold a new straddling line, so the caller can move out anything it
-    /// still refers to in there. Lines longer than `max` give
-    /// [`Scan::TooLong`] exactly once each, whatever the chunking.
-    ///
-    /// Always inlined: it runs once per line and has two callers; the call
-    /// itself cost about as much as scanning a short line.
     #[inline(always)]
-    pub(crate) fn next<B: Buffer, F: FnOnce(&mut B)>(
+    fn count(&mut self, _n: usize) {
+        #[cfg(debug_assertions)]
+        {
+            self.scanned += _n as u64;
+        }
+    }
+
+    /// Consumes the line ending that starts at `chunk[end]` (CR, LF or
+    /// CRLF) and returns the position after it. A CR that ends the chunk
+    /// leaves the scanner in [`State::AfterCr`].
+    #[inline(always)]
+    fn line_end(&mut self, chunk: &[u8], end: usize) -> usize {
+        let mut pos = end + 1;
+        if chunk[end] == b'\r' {
+            match chunk.get(pos) {
+                Some(b'\n') => pos += 1,
+                Some(_) => {}
+                None => self.state = State::AfterCr,
+            }
+        }
+        pos
+    }
+
+    /// From a line start, the next line inside `chunk[*pos..]`: its range,
+    /// with `*pos` moved past its line ending. `None` when no line end is
+    /// left; the caller then [stashes](Scanner::stash) the rest.
+    #[inline(always)]
+    pub(crate) fn next_in_chunk(
+        &mut self,
+        chunk: &[u8],
+        pos: &mut usize,
+    ) -> Option<(usize, usize)> {
+        debug_assert!(self.state == State::LineStart || *pos == chunk.len());
+        let start = *pos;
+        let i = self.finder.find(&chunk[start..])?;
+        let end = start + i;
+        *pos = self.line_end(chunk, end);
+        self.count(*pos - start);
+        Some((start, end))
+    }
+
+    /// The rest of the chunk, `rest`, begins a line that goes on in the next
+    /// chunk: keep it in `line` (state [`State::Partial`]), or skip it when
+    /// it is already longer than `max` (state [`State::Skipping`], and
+    /// `Err`). Nothing happens when `rest` is empty.
+    pub(crate) fn stash<B: Buffer>(
+        &mut self,
+        rest: &[u8],
+        line: &mut B,
+        max: usize,
+    ) -> Result<(), ()> {
+        if rest.is_empty() {
+            return Ok(());
+        }
+        debug_assert_eq!(self.state, State::LineStart);
+        self.count(rest.len());
+        if rest.len() > max {
+            self.state = State::Skipping;
+            return Err(());
+        }
+        line.clear();
+        let fits = line.try_extend(rest);
+        // `max` never exceeds a fixed line buffer's capacity.
+        debug_assert!(fits.is_ok());
+        self.state = State::Partial;
+        Ok(())
+    }
+
+    /// At the start of a chunk, brings the scanner to a line start: matches
+    /// the BOM, swallows the LF of a split CRLF, completes a straddling line
+    /// or skips the rest of an over-long one.
+    #[inline]
+    pub(crate) fn resume<B: Buffer>(
         &mut self,
         chunk: &[u8],
         pos: &mut usize,
         line: &mut B,
         max: usize,
-        before_reuse: F,
-    ) -> Scan {
-        let mut before_reuse = Some(before_reuse);
-        if !self.bom_done {
-            while *pos < chunk.len() {
-                if chunk[*pos] == BOM[usize::from(self.bom_len)] {
-                    *pos += 1;
-                    self.scanned += 1;
-                    self.bom_len += 1;
-                    if usize::from(self.bom_len) == BOM.len() {
-                        self.bom_done = true;
-                        self.bom_len = 0;
-                        break;
-                    }
-                } else {
-                    // Not a BOM after all: the bytes that matched are the
-                    // start of the first line.
-                    let matched = &BOM[..usize::from(self.bom_len)];
-                    self.bom_done = true;
-                    self.bom_len = 0;
-                    if !matched.is_empty() {
-                        if let Some(f) = before_reuse.take() {
-                            f(line);
-                        }
-                        line.clear();
-                        if matched.len() > max || line.try_extend(matched).is_err() {
-                            self.skipping = true;
-                            return Scan::TooLong;
-                        }
-                        self.partial = true;
-                    }
-                    break;
-                }
-            }
-            if !self.bom_done {
-                return Scan::NeedInput;
-            }
-        }
+    ) -> Resume {
         loop {
-            if self.pending_cr {
-                let Some(&b) = chunk.get(*pos) else {
-                    return Scan::NeedInput;
-                };
-                self.pending_cr = false;
-                if b == b'\n' {
-                    *pos += 1;
-                    self.scanned += 1;
+            match self.state {
+                State::LineStart => return Resume::LineStart,
+                State::Bom(n) => {
+                    if let Some(r) = self.bom(chunk, pos, n, line, max) {
+                        return r;
+                    }
                 }
-            }
-            let start = *pos;
-            let rest = &chunk[start..];
-            if rest.is_empty() {
-                return Scan::NeedInput;
-            }
-            match find_eol(rest, &self.finder) {
-                Some(i) => {
-                    let end = start + i;
-                    *pos = end + 1;
-                    self.scanned += i as u64 + 1;
-                    if chunk[end] == b'\r' {
-                        match chunk.get(*pos) {
-                            Some(b'\n') => {
-                                *pos += 1;
-                                self.scanned += 1;
-                            }
-                            Some(_) => {}
-                            None => self.pending_cr = true,
-                        }
+                State::AfterCr => {
+                    let Some(&b) = chunk.get(*pos) else {
+                        return Resume::NeedInput;
+                    };
+                    if b == b'\n' {
+                        *pos += 1;
+                        self.count(1);
                     }
-                    if self.skipping {
-                        self.skipping = false;
-                        continue;
-                    }
-                    if self.partial {
-                        self.partial = false;
-                        let total = line.as_bytes().len() + i;
-                        if total > max || line.try_extend(&chunk[start..end]).is_err() {
-                            return Scan::TooLong;
-                        }
-                        return Scan::Buffered;
-                    }
-                    if i > max {
-                        return Scan::TooLong;
-                    }
-                    return Scan::Chunk(start, end);
+                    self.state = State::LineStart;
                 }
-                None => {
-                    *pos = chunk.len();
-                    self.scanned += rest.len() as u64;
-                    if self.skipping {
-                        return Scan::NeedInput;
-                    }
-                    if !self.partial {
-                        if let Some(f) = before_reuse.take() {
-                            f(line);
-                        }
-                        line.clear();
-                        self.partial = true;
-                    }
-                    let total = line.as_bytes().len() + rest.len();
-                    if total > max || line.try_extend(rest).is_err() {
-                        self.partial = false;
-                        self.skipping = true;
-                        return Scan::TooLong;
-                    }
-                    return Scan::NeedInput;
+                State::Partial | State::Skipping => return self.finish_line(chunk, pos, line, max),
+            }
+        }
+    }
+
+    /// Matches BOM bytes from state `Bom(n)`. `None` when the state moved on
+    /// and resuming should go on.
+    fn bom<B: Buffer>(
+        &mut self,
+        chunk: &[u8],
+        pos: &mut usize,
+        mut n: u8,
+        line: &mut B,
+        max: usize,
+    ) -> Option<Resume> {
+        while let Some(&b) = chunk.get(*pos) {
+            if b != BOM[usize::from(n)] {
+                // Not a BOM after all: the bytes that matched are the start
+                // of the first line.
+                let matched = &BOM[..usize::from(n)];
+                self.state = State::LineStart;
+                if self.stash(matched, line, max).is_err() {
+                    return Some(Resume::TooLong);
+                }
+                return None;
+            }
+            *pos += 1;
+            self.count(1);
+            n += 1;
+            if usize::from(n) == BOM.len() {
+                self.state = State::LineStart;
+                return None;
+            }
+        }
+        self.state = State::Bom(n);
+        Some(Resume::NeedInput)
+    }
+
+    /// Goes on with a line begun in an earlier chunk (held or skipped).
+    fn finish_line<B: Buffer>(
+        &mut self,
+        chunk: &[u8],
+        pos: &mut usize,
+        line: &mut B,
+        max: usize,
+    ) -> Resume {
+        let start = *pos;
+        let rest = &chunk[start..];
+        let skipping = self.state == State::Skipping;
+        let Some(i) = self.finder.find(rest) else {
+            *pos = chunk.len();
+            self.count(rest.len());
+            if skipping {
+                return Resume::NeedInput;
+            }
+            if line.as_bytes().len() + rest.len() > max {
+                self.state = State::Skipping;
+                return Resume::TooLong;
+            }
+            let fits = line.try_extend(rest);
+            debug_assert!(fits.is_ok(), "max is within the line buffer's capacity");
+            return Resume::NeedInput;
+        };
+        self.state = State::LineStart;
+        *pos = self.line_end(chunk, start + i);
+        self.count(*pos - start);
+        if skipping {
+            return match self.state {
+                State::AfterCr => Resume::NeedInput,
+                _ => Resume::LineStart,
+            };
+        }
+        if line.as_bytes().len() + i > max {
+            return Resume::TooLong;
+        }
+        let fits = line.try_extend(&rest[..i]);
+        debug_assert!(fits.is_ok(), "max is within the line buffer's capacity");
+        Resume::Line
+    }
+
+    /// Finds the next line in `chunk[*pos..]`, advancing `*pos` past what was
+    /// used: the one-step path. Lines longer than `max` give
+    /// [`Scan::TooLong`] exactly once each, whatever the chunking.
+    #[inline]
+    pub(crate) fn next<B: Buffer>(
+        &mut self,
+        chunk: &[u8],
+        pos: &mut usize,
+        line: &mut B,
+        max: usize,
+    ) -> Scan {
+        if self.state != State::LineStart {
+            match self.resume(chunk, pos, line, max) {
+                Resume::LineStart => {}
+                Resume::Line => return Scan::Buffered,
+                Resume::TooLong => return Scan::TooLong,
+                Resume::NeedInput => return Scan::NeedInput,
+            }
+        }
+        match self.next_in_chunk(chunk, pos) {
+            Some((a, b)) if b - a > max => Scan::TooLong,
+            Some((a, b)) => Scan::Chunk(a, b),
+            None => {
+                let rest = &chunk[*pos..];
+                *pos = chunk.len();
+                match self.stash(rest, line, max) {
+                    Ok(()) => Scan::NeedInput,
+                    Err(()) => Scan::TooLong,
                 }
             }
         }
     }
-}
-
-/// Bytes examined as one word before handing over to the vector search:
-/// enough for blank lines (one per event) and short lines (`id: 7`), whose
-/// cost would otherwise be the search's set-up.
-const SHORT: usize = 8;
-
-/// The first CR or LF in `hay`.
-#[inline(always)]
-fn find_eol(hay: &[u8], finder: &EolFinder) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
-    const CR: u64 = u64::from_ne_bytes([b'\r'; 8]);
-    // Flags the zero bytes of `x`; the lowest flag is always exact (a false
-    // flag can only appear above a true one), which is all we use.
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let mut i = 0;
-    while i < SHORT {
-        let Some(word) = hay.get(i..i + 8) else { break };
-        let w = u64::from_le_bytes([
-            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
-        ]);
-        let found = zero(w ^ LF) | zero(w ^ CR);
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    if i < SHORT {
-        // Fewer than 8 bytes left.
-        return hay[i..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .map(|p| p + i);
-    }
-    finder.find(&hay[i..]).map(|p| p + i)
 }
 
 #[cfg(test)]
@@ -274,7 +390,7 @@ mod tests {
         for chunk in chunks {
             let mut pos = 0;
             loop {
-                let got = s.next(chunk, &mut pos, &mut buf, max, |_| {});
+                let got = s.next(chunk, &mut pos, &mut buf, max);
                 let line: &[u8] = match got {
                     Scan::NeedInput => break,
                     Scan::TooLong => b"<too long>",
@@ -302,6 +418,7 @@ mod tests {
     #[test]
     fn crlf_split_across_chunks_is_one_line_end() {
         check(&[b"a\r", b"\nb\n"], 64, &[b"a", b"b"]);
+        check(&[b"a\r", b"", b"\nb\n"], 64, &[b"a", b"b"]);
     }
 
     #[test]
@@ -321,6 +438,12 @@ mod tests {
     #[test]
     fn partial_bom_is_line_content() {
         check(&[b"\xEF\xBB", b"x\n"], 64, &[b"\xEF\xBBx"]);
+        check(&[b"\xEF\xBB\n"], 64, &[b"\xEF\xBB"]);
+    }
+
+    #[test]
+    fn partial_bom_longer_than_the_limit_is_skipped() {
+        check(&[b"\xEF\xBBxyz\nk\n"], 1, &[b"<too long>", b"k"]);
     }
 
     #[test]
@@ -329,16 +452,22 @@ mod tests {
     }
 
     #[test]
+    fn straddling_line_ending_in_split_crlf() {
+        check(&[b"ab", b"cd\r", b"\nf\n"], 64, &[b"abcd", b"f"]);
+    }
+
+    #[test]
     fn overlong_line_reported_once_then_skipped() {
         check(&[b"abcdef\nok\n"], 3, &[b"<too long>", b"ok"]);
         check(&[b"ab", b"cd", b"ef\nok\n"], 3, &[b"<too long>", b"ok"]);
         check(&[b"abc", b"d\nok\n"], 3, &[b"<too long>", b"ok"]);
+        check(&[b"abcd", b"e\r", b"\nok\n"], 3, &[b"<too long>", b"ok"]);
     }
 
     #[test]
-    fn find_eol_matches_a_plain_search() {
+    fn find_matches_a_plain_search() {
         let mut hay = [b'x'; 40];
-        assert_eq!(find_eol(&hay, &EolFinder::default()), None);
+        assert_eq!(EolFinder::default().find(&hay), None);
         for len in 0..40 {
             for at in 0..40 {
                 for eol in [b'\n', b'\r'] {
@@ -349,7 +478,7 @@ mod tests {
                     hay[(at + 3) % 40] = 0x8a;
                     let want = hay[..len].iter().position(|&b| b == b'\n' || b == b'\r');
                     assert_eq!(
-                        find_eol(&hay[..len], &EolFinder::default()),
+                        EolFinder::default().find(&hay[..len]),
                         want,
                         "len {len} at {at}"
                     );
@@ -365,7 +494,7 @@ mod tests {
         let input = b"\xEF\xBB\xBFdata: x\r\n\r\nlonger line here\rz\n";
         for b in input.chunks(1) {
             let mut pos = 0;
-            while s.next(b, &mut pos, &mut buf, 64, |_| {}) != Scan::NeedInput {}
+            while s.next(b, &mut pos, &mut buf, 64) != Scan::NeedInput {}
             assert_eq!(pos, 1);
         }
         assert_eq!(s.scanned, input.len() as u64);

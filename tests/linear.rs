@@ -1,6 +1,10 @@
 //! Linear time, shown by counted work rather than clocks: the decoder
 //! examines each input byte once (plus at most once more when splitting a
 //! field), however the input is chunked.
+//!
+//! The work counters exist in debug builds only (they cost nothing in
+//! release), so these tests run in the default `cargo test` profile.
+#![cfg(debug_assertions)]
 
 use ssewire::{Buffers, Config, Decoder, LineDecoder, SliceBuffer, Step};
 

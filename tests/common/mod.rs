@@ -33,6 +33,33 @@ pub fn run_config(chunks: &[&[u8]], config: &Config) -> (Vec<Out>, Vec<ssewire::
         config,
     );
     let got = run_decoder(fixed, chunks);
+    // The batch path over fixed buffers of the same sizes.
+    let mut storage2 = vec![0u8; total * 5];
+    let (line, rest) = storage2.split_at_mut(total);
+    let (data, rest) = rest.split_at_mut(total);
+    let (event_type, rest) = rest.split_at_mut(total);
+    let (last_event_id, pending_id) = rest.split_at_mut(total);
+    let fixed = Decoder::with_buffers(
+        Buffers {
+            line: SliceBuffer::new(line),
+            data: SliceBuffer::new(data),
+            event_type: SliceBuffer::new(event_type),
+            last_event_id: SliceBuffer::new(last_event_id),
+            pending_id: SliceBuffer::new(pending_id),
+        },
+        config,
+    );
+    assert_eq!(
+        run_decoder_batch(fixed, chunks),
+        got,
+        "batch and one-step paths differ (fixed buffers)"
+    );
+    #[cfg(feature = "alloc")]
+    assert_eq!(
+        run_decoder_batch(Decoder::with_config(config), chunks),
+        got,
+        "batch and one-step paths differ (growable buffers)"
+    );
     #[cfg(feature = "alloc")]
     assert_eq!(
         run_decoder(Decoder::with_config(config), chunks),
@@ -64,6 +91,23 @@ pub fn run_decoder<B: Buffer>(
                 Err(e) => errs.push(e),
             }
         }
+    }
+    let _ = dec.finish();
+    (out, errs)
+}
+
+/// Feeds `chunks` to `dec` through the batch path ([`Decoder::feed_all`]).
+pub fn run_decoder_batch<B: Buffer>(
+    mut dec: Decoder<B>,
+    chunks: &[&[u8]],
+) -> (Vec<Out>, Vec<ssewire::DecodeError>) {
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    for chunk in chunks {
+        dec.feed_all(chunk, |step| match step {
+            Ok(step) => out.push(to_out(step)),
+            Err(e) => errs.push(e),
+        });
     }
     let _ = dec.finish();
     (out, errs)

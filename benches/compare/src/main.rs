@@ -125,6 +125,20 @@ fn ssewire_borrowed(chunks: &[Bytes]) -> (usize, usize) {
     let mut dec = ssewire::Decoder::new();
     let (mut n, mut d) = (0, 0);
     for c in chunks {
+        dec.feed_all(c, |step| {
+            if let Ok(ssewire::Step::Event(ev)) = step {
+                n += 1;
+                d += ev.data().len();
+            }
+        });
+    }
+    (n, d)
+}
+
+fn ssewire_one_step(chunks: &[Bytes]) -> (usize, usize) {
+    let mut dec = ssewire::Decoder::new();
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
         let mut rest = &c[..];
         loop {
             let f = dec.feed(rest);
@@ -157,12 +171,28 @@ fn ssewire_bytes(chunks: &[Bytes]) -> (usize, usize) {
     (n, d)
 }
 
-fn sse_core(chunks: &[Bytes]) -> (usize, usize) {
+/// sse-core's `next` takes any `bytes::Buf`: the chunk slice itself.
+fn sse_core_slice(chunks: &[Bytes]) -> (usize, usize) {
     let mut dec = sse_core::SseDecoder::with_limit(std::num::NonZeroUsize::MAX);
-    let mut buf = BytesMut::new();
     let (mut n, mut d) = (0, 0);
     for c in chunks {
-        buf.extend_from_slice(c);
+        let mut buf: &[u8] = c;
+        while let Some(ev) = dec.next(&mut buf) {
+            if let Ok(sse_core::SseEvent::Message(m)) = ev {
+                n += 1;
+                d += m.data.len();
+            }
+        }
+    }
+    (n, d)
+}
+
+/// sse-core fed the chunk as `Bytes` (its `copy_to_bytes` shares them).
+fn sse_core(chunks: &[Bytes]) -> (usize, usize) {
+    let mut dec = sse_core::SseDecoder::with_limit(std::num::NonZeroUsize::MAX);
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
+        let mut buf = c.clone();
         while let Some(ev) = dec.next(&mut buf) {
             if let Ok(sse_core::SseEvent::Message(m)) = ev {
                 n += 1;
@@ -285,8 +315,10 @@ fn tokio_sse_codec(chunks: &[Bytes]) -> (usize, usize) {
 const DECODERS: &[(&str, Decode)] = &[
     ("memchr2 baseline", memchr2_baseline),
     ("ssewire (borrowed)", ssewire_borrowed),
+    ("ssewire (borrowed, one step)", ssewire_one_step),
     ("ssewire (Bytes)", ssewire_bytes),
-    ("sse-core", sse_core),
+    ("sse-core (&[u8])", sse_core_slice),
+    ("sse-core (Bytes)", sse_core),
     ("sse-stream", sse_stream),
     ("sseer", sseer),
     ("sse-parse", sse_parse),
@@ -464,16 +496,31 @@ const ENCODERS: &[(&str, Encode)] = &[
 // ---------------------------------------------------------------------------
 
 struct Cell {
-    best: Option<Run>,
+    runs: Vec<Run>,
     cut: Option<(usize, Duration)>,
+}
+
+impl Cell {
+    /// The median round (by time): what a user can expect, not the luckiest
+    /// round.
+    fn median(&self) -> Option<Run> {
+        let mut runs = self.runs.clone();
+        runs.sort_by_key(|r| r.time);
+        runs.get(runs.len() / 2).copied()
+    }
 }
 
 fn mbps(bytes: usize, t: Duration) -> f64 {
     bytes as f64 / t.as_secs_f64() / 1e6
 }
 
+/// A row for a crate other than ssewire and the baseline.
+fn is_peer(name: &str) -> bool {
+    !name.starts_with("ssewire") && !name.contains("baseline")
+}
+
 fn main() {
-    let mut rounds = 3;
+    let mut rounds = 5;
     let mut only: Option<String> = None;
     let mut budget = Duration::from_secs(3);
     let mut args = std::env::args().skip(1);
@@ -486,10 +533,12 @@ fn main() {
         }
     }
     let started = Instant::now();
+    let profile = if cfg!(debug_assertions) { "debug (not for measuring)" } else { env!("SSEWIRE_COMPARE_PROFILE") };
     println!("## Decoders\n");
-    println!("Rounds: {rounds}, interleaved; best round shown. Cut-off budget per run: {budget:?}.\n");
-    println!("| workload | chunking | implementation | MB/s | events/s | × memchr2 | allocs/event | peak heap | check |");
-    println!("|---|---|---|---:|---:|---:|---:|---:|---|");
+    println!("Profile: {profile}. Rounds: {rounds}, interleaved; the median round is shown. Cut-off budget per run: {budget:?}.");
+    println!("× memchr2: speed relative to counting line ends with memchr2. × fastest peer: speed relative to the fastest correct other crate in the same cell.\n");
+    println!("| workload | chunking | implementation | MB/s | events/s | × memchr2 | × fastest peer | allocs/event | peak heap | check |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---|");
     for w in workloads::all() {
         if only.as_deref().is_some_and(|o| o != w.name) {
             continue;
@@ -497,7 +546,7 @@ fn main() {
         let all = Bytes::from(w.bytes.clone());
         for (cname, size) in workloads::CHUNKINGS {
             let chunks: Vec<Bytes> = workloads::chunks(&all, size).into_iter().map(|c| all.slice_ref(c)).collect();
-            let mut cells: Vec<Cell> = DECODERS.iter().map(|_| Cell { best: None, cut: None }).collect();
+            let mut cells: Vec<Cell> = DECODERS.iter().map(|_| Cell { runs: Vec::new(), cut: None }).collect();
             for _ in 0..rounds {
                 for (i, (_, f)) in DECODERS.iter().enumerate() {
                     if cells[i].cut.is_some() {
@@ -506,7 +555,7 @@ fn main() {
                     // Grow the input 1/64, 1/8, whole: a quadratic peer is
                     // cut off before it eats the run. Prefixes are cut by
                     // bytes and re-chunked alike, so one-chunk runs work too.
-                    if cells[i].best.is_none() {
+                    if cells[i].runs.is_empty() {
                         let mut too_slow = None;
                         for frac in [64usize, 8] {
                             let prefix = all.slice(..all.len() / frac);
@@ -524,39 +573,49 @@ fn main() {
                         }
                     }
                     let r = measure(&mut || f(&chunks));
-                    if r.time > budget && cells[i].best.is_none() {
+                    if r.time > budget && cells[i].runs.is_empty() {
                         cells[i].cut = Some((w.bytes.len(), r.time));
                         continue;
                     }
-                    if cells[i].best.is_none_or(|b| r.time < b.time) {
-                        cells[i].best = Some(r);
-                    }
+                    cells[i].runs.push(r);
                 }
             }
-            let base = cells[0].best.map(|b| b.time);
+            let correct = |r: &Run| r.events == w.events && r.data == w.data_bytes;
+            let base = cells[0].median().map(|b| b.time);
+            let fastest_peer = DECODERS
+                .iter()
+                .zip(&cells)
+                .filter(|((name, _), _)| is_peer(name))
+                .filter_map(|(_, c)| c.median().filter(correct))
+                .map(|r| r.time)
+                .min();
             for (i, (name, _)) in DECODERS.iter().enumerate() {
                 let c = &cells[i];
                 if let Some((bytes, t)) = c.cut {
                     println!(
-                        "| {} | {cname} | {name} | cut off: {:.0} MB/s on the first {:.1} MB | | | | | too slow |",
+                        "| {} | {cname} | {name} | cut off: {:.0} MB/s on the first {:.1} MB | | | | | | too slow |",
                         w.name,
                         mbps(bytes, t),
                         bytes as f64 / 1e6
                     );
                     continue;
                 }
-                let Some(r) = c.best else { continue };
+                let Some(r) = c.median() else { continue };
                 let ratio = base.map_or(0.0, |b| b.as_secs_f64() / r.time.as_secs_f64());
+                let vs_peer = match fastest_peer {
+                    Some(p) if i > 0 => format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64()),
+                    _ => "-".to_string(),
+                };
                 let check = if i == 0 {
                     "-".to_string()
-                } else if r.events == w.events && r.data == w.data_bytes {
+                } else if correct(&r) {
                     "ok".to_string()
                 } else {
                     format!("MISMATCH ({} events / {} data bytes, want {} / {})", r.events, r.data, w.events, w.data_bytes)
                 };
                 let per_event = if i == 0 { 0.0 } else { r.allocs as f64 / w.events as f64 };
                 println!(
-                    "| {} | {cname} | {name} | {:.0} | {:.0} | {:.2} | {:.2} | {} KiB | {check} |",
+                    "| {} | {cname} | {name} | {:.0} | {:.0} | {:.2} | {vs_peer} | {:.2} | {} KiB | {check} |",
                     w.name,
                     mbps(w.bytes.len(), r.time),
                     w.events as f64 / r.time.as_secs_f64(),
@@ -587,7 +646,7 @@ fn main() {
             }
         });
         let mut out = Vec::with_capacity(w.bytes.len() * 2);
-        let mut best: Vec<Option<Run>> = vec![None; ENCODERS.len()];
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); ENCODERS.len()];
         let mut checks: Vec<String> = vec![String::new(); ENCODERS.len()];
         for round in 0..rounds {
             for (i, (_, f)) in ENCODERS.iter().enumerate() {
@@ -595,14 +654,17 @@ fn main() {
                 if round == 0 {
                     checks[i] = check_encoded(&out, &evs);
                 }
-                if best[i].is_none_or(|b| r.time < b.time) {
-                    best[i] = Some(r);
-                }
+                runs[i].push(r);
             }
         }
-        let base = best[0].unwrap().time;
+        let median = |i: usize| {
+            let mut rs = runs[i].clone();
+            rs.sort_by_key(|r| r.time);
+            rs[rs.len() / 2]
+        };
+        let base = median(0).time;
         for (i, (name, _)) in ENCODERS.iter().enumerate() {
-            let r = best[i].unwrap();
+            let r = median(i);
             println!(
                 "| {} | {name} | {:.0} | {:.0} | {:.2} | {:.2} | {} |",
                 w.name,
