@@ -347,10 +347,8 @@ impl BytesDecoder {
     /// A decoder with `config`, raw frames off.
     #[must_use]
     pub fn with_config(config: &Config) -> Self {
-        let mut inner = config.clone();
-        inner.blank_lines(true);
         BytesDecoder {
-            dec: Decoder::with_config(&inner),
+            dec: Decoder::with_config(config),
             chunks: VecDeque::new(),
             offset: 0,
             out: Convert {
@@ -377,6 +375,8 @@ impl BytesDecoder {
     /// blocks dropped by a limit error.
     #[must_use]
     pub fn raw_frames(mut self, max_len: usize) -> Self {
+        // Every block's end is needed to cut its frame.
+        self.dec.blank_lines = true;
         self.out.raw = Some(Raw {
             start: 0,
             pending: BytesMut::new(),

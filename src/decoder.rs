@@ -533,7 +533,9 @@ pub struct Decoder<B: Buffer = DefaultBuffer> {
     id: IdState<B>,
     retry: Option<u64>,
     comments: bool,
-    blank_lines: bool,
+    /// Report blank lines that dispatch nothing (the `bytes` module turns
+    /// this on for raw frames).
+    pub(crate) blank_lines: bool,
     /// Bytes examined by the field splitter (the scanner counts its own).
     work: Work,
 }

@@ -5,8 +5,11 @@
 //! ```sh
 //! cd benches/compare && cargo run --release
 //! ```
-//! Options: `--rounds N` (default 3), `--only WORKLOAD`, `--budget SECONDS`
-//! (default 3: a peer whose run takes longer is cut off and marked).
+//! Options: `--rounds N` (default 5), `--only WORKLOAD`, `--impl TEXT`
+//! (only decoders whose name contains TEXT, for profiling), `--budget
+//! SECONDS` (default 3: a peer whose run takes longer is cut off and
+//! marked). `cargo run --profile plain` measures cargo's default release
+//! settings instead of the LTO build.
 
 #[path = "../../workloads/mod.rs"]
 mod workloads;
@@ -522,16 +525,21 @@ fn is_peer(name: &str) -> bool {
 fn main() {
     let mut rounds = 5;
     let mut only: Option<String> = None;
+    let mut only_impl: Option<String> = None;
     let mut budget = Duration::from_secs(3);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
             "--only" => only = args.next(),
+            "--impl" => only_impl = args.next(),
             "--budget" => budget = Duration::from_secs_f64(args.next().unwrap().parse().unwrap()),
             _ => panic!("unknown argument {a}"),
         }
     }
+    // `--impl TEXT` runs only the decoders whose name contains TEXT (and the
+    // baseline): for profiling one implementation.
+    let skip = |i: usize, name: &str| i > 0 && only_impl.as_deref().is_some_and(|o| !name.contains(o));
     let started = Instant::now();
     let profile = if cfg!(debug_assertions) { "debug (not for measuring)" } else { env!("SSEWIRE_COMPARE_PROFILE") };
     println!("## Decoders\n");
@@ -548,8 +556,8 @@ fn main() {
             let chunks: Vec<Bytes> = workloads::chunks(&all, size).into_iter().map(|c| all.slice_ref(c)).collect();
             let mut cells: Vec<Cell> = DECODERS.iter().map(|_| Cell { runs: Vec::new(), cut: None }).collect();
             for _ in 0..rounds {
-                for (i, (_, f)) in DECODERS.iter().enumerate() {
-                    if cells[i].cut.is_some() {
+                for (i, (name, f)) in DECODERS.iter().enumerate() {
+                    if cells[i].cut.is_some() || skip(i, name) {
                         continue;
                     }
                     // Grow the input 1/64, 1/8, whole: a quadratic peer is
@@ -627,6 +635,9 @@ fn main() {
         }
     }
 
+    if only_impl.is_some() {
+        return;
+    }
     println!("\n## Encoders\n");
     println!("| workload | implementation | MB/s (output) | events/s | × concatenation | allocs/event | check |");
     println!("|---|---|---:|---:|---:|---:|---|");
