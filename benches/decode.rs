@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ssewire::{Decoder, LineDecoder, Step};
+use ssewire::{Decoder, Item, LineDecoder};
 use workloads::{Workload, CHUNKINGS};
 
 /// The practical floor: count CR and LF in every chunk.
@@ -30,14 +30,14 @@ fn borrowed(chunks: &[&[u8]]) -> (usize, usize) {
         loop {
             let f = dec.feed(rest);
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(Step::Event(ev)) => {
+            match f.item {
+                Some(Ok(Item::Event(ev))) => {
                     n += 1;
                     bytes += ev.data().len();
                 }
-                Ok(Step::NeedInput) => break,
-                Ok(_) => {}
-                Err(e) => panic!("{e}"),
+                None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("{e}"),
             }
         }
     }
@@ -52,15 +52,15 @@ fn owned(chunks: &[&[u8]]) -> (usize, usize) {
         loop {
             let f = dec.feed(rest);
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(Step::Event(ev)) => {
+            match f.item {
+                Some(Ok(Item::Event(ev))) => {
                     let ev = black_box(ev.to_owned_event());
                     n += 1;
                     bytes += ev.data.len();
                 }
-                Ok(Step::NeedInput) => break,
-                Ok(_) => {}
-                Err(e) => panic!("{e}"),
+                None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("{e}"),
             }
         }
     }
@@ -75,13 +75,13 @@ fn lines(chunks: &[&[u8]]) -> usize {
         loop {
             let f = dec.feed(rest);
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(Some(line)) => {
+            match f.item {
+                Some(Ok(line)) => {
                     black_box(line);
                     n += 1;
                 }
-                Ok(None) => break,
-                Err(e) => panic!("{e}"),
+                None => break,
+                Some(Err(e)) => panic!("{e}"),
             }
         }
     }
@@ -98,7 +98,7 @@ mod with_bytes {
         let (mut n, mut len) = (0, 0);
         for c in chunks {
             dec.push(c.clone());
-            while let Some(item) = dec.next() {
+            for item in dec.by_ref() {
                 if let Ok(BytesItem::Event(ev)) = item {
                     n += 1;
                     len += ev.data().len();
@@ -111,10 +111,12 @@ mod with_bytes {
     /// Forwards every raw frame into a reused output buffer.
     pub fn passthrough(chunks: &[Bytes], out: &mut Vec<u8>) -> usize {
         out.clear();
-        let mut dec = BytesDecoder::new().raw_frames(BytesDecoder::DEFAULT_MAX_FRAME_LEN);
+        let mut dec = BytesDecoder::with_config(
+            ssewire::Config::default().raw_frames(ssewire::Config::DEFAULT_MAX_FRAME_LEN),
+        );
         for c in chunks {
             dec.push(c.clone());
-            while let Some(item) = dec.next() {
+            for item in dec.by_ref() {
                 match item {
                     Ok(BytesItem::Event(ev)) => out.extend_from_slice(ev.raw().unwrap()),
                     Ok(BytesItem::Blank { raw: Some(r) }) => out.extend_from_slice(&r),
@@ -122,9 +124,11 @@ mod with_bytes {
                 }
             }
         }
-        let (_, end) = dec.finish();
-        if let Some(t) = end.trailing {
-            out.extend_from_slice(&t);
+        let _ = dec.finish();
+        for item in dec {
+            if let Ok(BytesItem::Trailing(t)) = item {
+                out.extend_from_slice(&t);
+            }
         }
         out.len()
     }

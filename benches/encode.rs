@@ -10,15 +10,15 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ssewire::encode::{Encode, Event, EventId, EventType};
-use ssewire::{Decoder, Step};
+use ssewire::encode::{Encode, EventId, EventType, Message};
+use ssewire::{Decoder, Item};
 
 /// The events of a workload: (type, data, id).
 fn events(w: &workloads::Workload) -> Vec<(String, String, String)> {
     let mut dec = Decoder::new();
     let mut v = Vec::new();
     dec.feed_all(&w.bytes, |s| {
-        if let Ok(Step::Event(ev)) = s {
+        if let Ok(Item::Event(ev)) = s {
             v.push((
                 ev.event_type_lossy().into_owned(),
                 ev.data_lossy().into_owned(),
@@ -32,7 +32,7 @@ fn events(w: &workloads::Workload) -> Vec<(String, String, String)> {
 fn ssewire_encode(evs: &[(String, String, String)], out: &mut Vec<u8>) -> usize {
     out.clear();
     for (ty, data, id) in evs {
-        let mut ev = Event::new(data);
+        let mut ev = Message::new(data);
         if ty != "message" {
             ev = ev.event_type(EventType::new(ty).unwrap());
         }

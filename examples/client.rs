@@ -16,7 +16,8 @@ use http_body_util::{BodyDataStream, Empty};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use ssewire::bytes::BytesEvent;
-use ssewire::stream::{EventStream, StreamError};
+use ssewire::stream::EventStream;
+use ssewire::ReadError;
 use tokio::net::TcpStream;
 
 /// What happened over the whole session.
@@ -58,8 +59,8 @@ pub async fn run(
         let resp = sender
             .send_request(req.body(Empty::<Bytes>::new())?)
             .await?;
-        let mut events = EventStream::new(BodyDataStream::new(resp.into_body()))
-            .with_last_event_id(&last_event_id)?;
+        let mut events = EventStream::new(BodyDataStream::new(resp.into_body()));
+        events.set_last_event_id(&last_event_id)?;
         loop {
             match events.next_event().await {
                 Some(Ok(ev)) => {
@@ -75,8 +76,8 @@ pub async fn run(
                         return Ok(session);
                     }
                 }
-                Some(Err(StreamError::Decode(e))) => eprintln!("event dropped: {e}"),
-                Some(Err(StreamError::Transport(e))) => {
+                Some(Err(ReadError::Decode(e))) => eprintln!("event dropped: {e}"),
+                Some(Err(ReadError::Transport(e))) => {
                     eprintln!("connection lost: {e}");
                     break;
                 }

@@ -15,6 +15,7 @@ use std::io::{self, Read, Write};
 use bytes::Bytes;
 use ssewire::bytes::{BytesDecoder, BytesItem};
 use ssewire::encode::{Encode, Retry};
+use ssewire::Config;
 
 fn main() -> io::Result<()> {
     let mut drop_type: Option<String> = None;
@@ -35,7 +36,8 @@ fn main() -> io::Result<()> {
     let mut input = stdin.lock();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let mut dec = BytesDecoder::new().raw_frames(BytesDecoder::DEFAULT_MAX_FRAME_LEN);
+    let mut dec =
+        BytesDecoder::with_config(Config::default().raw_frames(Config::DEFAULT_MAX_FRAME_LEN));
     let mut retries_in_block: Vec<u64> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -44,7 +46,7 @@ fn main() -> io::Result<()> {
             break;
         }
         dec.push(Bytes::copy_from_slice(&buf[..n]));
-        while let Some(item) = dec.next() {
+        for item in dec.by_ref() {
             match item {
                 Ok(BytesItem::Retry(ms)) => retries_in_block.push(ms),
                 Ok(BytesItem::Event(ev)) => {
@@ -53,11 +55,11 @@ fn main() -> io::Result<()> {
                         |t: &Option<String>| t.as_deref().is_some_and(|t| t.as_bytes() == &ty[..]);
                     if is(&drop_type) {
                         for ms in retries_in_block.drain(..) {
-                            Retry(ms).encode_io(&mut out)?;
+                            Retry::new(ms).encode_io(&mut out)?;
                         }
                     } else if is(&upper_type) {
                         for ms in retries_in_block.drain(..) {
-                            Retry(ms).encode_io(&mut out)?;
+                            Retry::new(ms).encode_io(&mut out)?;
                         }
                         let upper = ev.data().to_ascii_uppercase();
                         ev.to_encode().with_data(&upper).encode_io(&mut out)?;
@@ -82,14 +84,14 @@ fn main() -> io::Result<()> {
             }
         }
     }
-    let (items, end) = dec.finish();
-    for item in items.into_iter().flatten() {
-        if let BytesItem::Blank { raw: Some(raw) } = item {
-            out.write_all(&raw)?;
+    let _ = dec.finish();
+    for item in dec.flatten() {
+        match item {
+            BytesItem::Blank { raw: Some(raw) } | BytesItem::Trailing(raw) => {
+                out.write_all(&raw)?
+            }
+            _ => {}
         }
-    }
-    if let Some(t) = end.trailing {
-        out.write_all(&t)?;
     }
     out.flush()
 }

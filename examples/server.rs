@@ -22,7 +22,7 @@ use http_body_util::Full;
 use hyper::body::{Body, Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use ssewire::encode::{Comment, Encode, Event, EventId, EventType, Retry, CONTENT_TYPE};
+use ssewire::encode::{Comment, Encode, EventId, EventType, Message, Retry, CONTENT_TYPE};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -122,12 +122,12 @@ async fn produce(
         sent += piece.len();
         (Bytes::from(piece), cut_now)
     };
-    Retry(opts.retry_ms).encode_vec(&mut buf);
+    Retry::new(opts.retry_ms).encode_vec(&mut buf);
     Comment::new("stream start").encode_vec(&mut buf);
     for n in last_id + 1..=opts.events {
         let id = n.to_string();
         let data = event_data(n);
-        let ev = Event::new(&data)
+        let ev = Message::new(&data)
             .event_type(EventType::new(event_type(n)).expect("no line breaks"))
             .id(EventId::new(&id).expect("digits only"));
         ev.encode_vec(&mut buf);

@@ -12,8 +12,8 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
 use serde_json::Value;
-use ssewire::encode::{Comment, Encode, Event as OutEvent, EventId, EventType, Retry};
-use ssewire::{Config, Decoder, Step};
+use ssewire::encode::{Comment, Encode, EventId, EventType, Message as OutEvent, Retry};
+use ssewire::{Config, Decoder, Item};
 
 const HELP: &str = "\
 sse-cat: decode a text/event-stream to JSON lines, or encode JSON lines to one
@@ -201,9 +201,9 @@ fn decode(o: &Options) -> io::Result<()> {
                 frame.extend_from_slice(&chunk[start..pos]);
             }
             let mut wrote = true;
-            match f.step {
-                Ok(Step::NeedInput) => break,
-                Ok(Step::Event(ev)) => {
+            match f.item {
+                None => break,
+                Some(Ok(Item::Event(ev))) => {
                     out.write_all(b"{\"event\":")?;
                     json_str(&mut out, ev.event_type())?;
                     out.write_all(b",\"data\":")?;
@@ -217,18 +217,18 @@ fn decode(o: &Options) -> io::Result<()> {
                     }
                     out.write_all(b"}\n")?;
                 }
-                Ok(Step::Retry(ms)) => writeln!(out, "{{\"retry\":{ms}}}")?,
-                Ok(Step::Comment(c)) => {
+                Some(Ok(Item::Retry(ms))) => writeln!(out, "{{\"retry\":{ms}}}")?,
+                Some(Ok(Item::Comment(c))) => {
                     out.write_all(b"{\"comment\":")?;
                     json_str(&mut out, c)?;
                     out.write_all(b"}\n")?;
                 }
-                Ok(Step::Blank) => {
+                Some(Ok(Item::Blank)) => {
                     frame.clear();
                     wrote = false;
                 }
-                Ok(_) => wrote = false,
-                Err(e) => {
+                Some(Ok(_)) => wrote = false,
+                Some(Err(e)) => {
                     out.flush()?;
                     eprintln!("sse-cat: byte {}: {e}", offset + pos as u64);
                     wrote = false;
@@ -299,7 +299,7 @@ fn encode_line(out: &mut impl Write, line: &str) -> Result<(), String> {
             return Err("an event needs \"data\"".into());
         }
         return match retry {
-            Some(ms) => Retry(ms)
+            Some(ms) => Retry::new(ms)
                 .encode_io(out)
                 .map(drop)
                 .map_err(|e| e.to_string()),

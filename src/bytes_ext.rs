@@ -4,12 +4,11 @@
 //! This module only drives the [`Decoder`]; every rule lives there.
 
 use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 use core::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::decoder::{Config, Decoder, Finish, Step};
+use crate::decoder::{Config, Decoder, Discarded, Item};
 
 use crate::error::DecodeError;
 
@@ -46,9 +45,47 @@ impl BytesEvent {
         &self.last_event_id
     }
 
+    /// The event type decoded as the spec does (U+FFFD for invalid UTF-8);
+    /// borrowed when already valid.
+    #[must_use]
+    pub fn event_type_lossy(&self) -> alloc::borrow::Cow<'_, str> {
+        alloc::string::String::from_utf8_lossy(&self.event_type)
+    }
+
+    /// The data decoded as the spec does (U+FFFD for invalid UTF-8);
+    /// borrowed when already valid.
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::bytes::{BytesDecoder, BytesItem};
+    /// let mut dec = BytesDecoder::new();
+    /// dec.push(bytes::Bytes::from_static("data: café\n\n".as_bytes()));
+    /// let Some(Ok(BytesItem::Event(ev))) = dec.next() else { panic!() };
+    /// assert_eq!(ev.data_lossy(), "café");
+    /// ```
+    #[must_use]
+    pub fn data_lossy(&self) -> alloc::borrow::Cow<'_, str> {
+        alloc::string::String::from_utf8_lossy(&self.data)
+    }
+
+    /// The last event id decoded as the spec does (U+FFFD for invalid
+    /// UTF-8); borrowed when already valid.
+    #[must_use]
+    pub fn last_event_id_lossy(&self) -> alloc::borrow::Cow<'_, str> {
+        alloc::string::String::from_utf8_lossy(&self.last_event_id)
+    }
+
+    /// The data as `&str`.
+    ///
+    /// # Errors
+    /// When it is not valid UTF-8.
+    pub fn data_str(&self) -> Result<&str, core::str::Utf8Error> {
+        core::str::from_utf8(&self.data)
+    }
+
     /// The exact input bytes of this event's block, from its first line
     /// through its terminating blank line, when raw frames are on (see
-    /// [`BytesDecoder::raw_frames`]). `None` when they are off, or when the
+    /// [`Config::raw_frames`]). `None` when they are off, or when the
     /// frame exceeded its limit.
     #[must_use]
     pub fn raw(&self) -> Option<&Bytes> {
@@ -86,8 +123,8 @@ impl BytesEvent {
     /// # Ok::<(), ssewire::InvalidValue>(())
     /// ```
     #[must_use]
-    pub fn to_encode(&self) -> crate::encode::Event<'_> {
-        crate::encode::Event::from(self.as_event())
+    pub fn to_encode(&self) -> crate::encode::Message<'_> {
+        crate::encode::Message::from(self.as_event())
     }
 }
 
@@ -109,19 +146,12 @@ pub enum BytesItem {
         /// The block's exact input bytes.
         raw: Option<Bytes>,
     },
-}
-
-/// What [`BytesDecoder::finish`] found at the end of the stream.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[must_use]
-pub struct BytesFinish {
-    /// What the decoder discarded (see [`Finish`]).
-    pub discarded: Finish,
-    /// With raw frames on: the input bytes after the last complete block (an
-    /// unterminated event or partial line), so that a proxy forwarding every
-    /// raw frame and then this reproduces its input byte for byte. A
-    /// downstream decoder discards them too.
-    pub trailing: Option<Bytes>,
+    /// With raw frames on, the last item after [`BytesDecoder::finish`]: the
+    /// input bytes after the last complete block (an unterminated event or
+    /// partial line). A proxy that forwards every raw frame and then these
+    /// reproduces its input byte for byte; a downstream decoder discards
+    /// them too, as this one did.
+    Trailing(Bytes),
 }
 
 #[derive(Debug)]
@@ -233,9 +263,9 @@ impl Convert {
     }
 
     #[inline]
-    fn step(&mut self, chunk: &Bytes, end: usize, step: Result<Step<'_>, DecodeError>) {
+    fn step(&mut self, chunk: &Bytes, end: usize, step: Result<Item<'_>, DecodeError>) {
         let item = match step {
-            Ok(Step::Event(ev)) => {
+            Ok(Item::Event(ev)) => {
                 let event_type = match ev.raw_event_type() {
                     b"" => Bytes::from_static(b"message"),
                     t => self.share(chunk, t),
@@ -256,16 +286,15 @@ impl Convert {
                 })));
                 late
             }
-            Ok(Step::Blank) => {
+            Ok(Item::Blank) => {
                 let (raw, late) = self.frame(chunk, end);
                 if self.raw.is_some() || self.report_blanks {
                     self.queue.push_back(Ok(BytesItem::Blank { raw }));
                 }
                 late
             }
-            Ok(Step::Retry(ms)) => Some(Ok(BytesItem::Retry(ms))),
-            Ok(Step::Comment(c)) => Some(Ok(BytesItem::Comment(self.share(chunk, c)))),
-            Ok(Step::NeedInput) => None,
+            Ok(Item::Retry(ms)) => Some(Ok(BytesItem::Retry(ms))),
+            Ok(Item::Comment(c)) => Some(Ok(BytesItem::Comment(self.share(chunk, c)))),
             Err(e) => {
                 if let Some(raw) = &mut self.raw {
                     raw.drop_block();
@@ -335,9 +364,6 @@ impl Default for BytesDecoder {
 }
 
 impl BytesDecoder {
-    /// The default maximum raw frame length: 8 MiB.
-    pub const DEFAULT_MAX_FRAME_LEN: usize = 8 << 20;
-
     /// A decoder with the default [`Config`], raw frames off.
     #[must_use]
     pub fn new() -> Self {
@@ -347,44 +373,30 @@ impl BytesDecoder {
     /// A decoder with `config`, raw frames off.
     #[must_use]
     pub fn with_config(config: &Config) -> Self {
+        let mut dec = Decoder::with_config(config);
+        let raw = config.raw_frames.map(|max| {
+            // Every block's end is needed to cut its frame.
+            dec.blank_lines = true;
+            Raw {
+                start: 0,
+                pending: BytesMut::new(),
+                dropped: false,
+                overflow: false,
+                max,
+            }
+        });
         BytesDecoder {
-            dec: Decoder::with_config(config),
+            dec,
             chunks: VecDeque::new(),
             offset: 0,
             out: Convert {
                 queue: VecDeque::new(),
-                raw: None,
+                raw,
                 report_blanks: config.blank_lines,
                 last_id: Bytes::new(),
                 copies: BytesMut::new(),
             },
         }
-    }
-
-    /// Turns raw frames on: every block's exact input bytes come with its
-    /// [`BytesItem::Event`] or [`BytesItem::Blank`], up to `max_len` bytes a
-    /// frame (a longer frame gives [`DecodeError::FrameTooLong`] and `raw:
-    /// None`). A frame inside one chunk shares its memory; one that
-    /// straddles chunks is copied once into a single `Bytes`.
-    ///
-    /// Every input byte belongs to exactly one frame: the first frame starts
-    /// with the BOM if the stream has one; a CR that ends a chunk ends its
-    /// frame, so an LF that completes that CRLF at the start of the next
-    /// chunk begins the next frame. Concatenating all frames, then
-    /// [`BytesFinish::trailing`], gives back the input exactly, except the
-    /// blocks dropped by a limit error.
-    #[must_use]
-    pub fn raw_frames(mut self, max_len: usize) -> Self {
-        // Every block's end is needed to cut its frame.
-        self.dec.blank_lines = true;
-        self.out.raw = Some(Raw {
-            start: 0,
-            pending: BytesMut::new(),
-            dropped: false,
-            overflow: false,
-            max: max_len,
-        });
-        self
     }
 
     /// Queues a chunk; its items come from [`BytesDecoder::next`], in
@@ -397,12 +409,12 @@ impl BytesDecoder {
 
     /// Decodes a batch of items from the pushed chunks; `false` when they
     /// are used up.
-    fn decode_batch(&mut self) -> bool {
+    fn decode_batch(&mut self, batch: usize) -> bool {
         let Some(chunk) = self.chunks.front() else {
             return false;
         };
         let out = &mut self.out;
-        let mut left = BATCH;
+        let mut left = batch;
         self.offset = self.dec.feed_from(chunk, self.offset, |end, step| {
             out.step(chunk, end, step);
             left = left.saturating_sub(1);
@@ -437,40 +449,35 @@ impl BytesDecoder {
         self.dec.set_last_event_id(id)
     }
 
-    /// The next item, or `None` when every pushed chunk is used up.
-    ///
-    /// # Errors
-    /// [`DecodeError`] for a limit; the stream goes on with the next call.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Option<Result<BytesItem, DecodeError>> {
+    /// Ends the stream: decodes what was pushed, then discards an
+    /// unterminated event and resets for a new stream (keeping the last
+    /// event id and retry). Items not taken yet still come from the
+    /// iterator, followed by [`BytesItem::Trailing`] when raw frames are on
+    /// and input bytes follow the last complete block.
+    pub fn finish(&mut self) -> Discarded {
+        while self.decode_batch(usize::MAX) {}
+        let discarded = self.dec.finish();
+        if let Some(t) = self.out.raw.as_mut().and_then(Raw::take_trailing) {
+            self.out.queue.push_back(Ok(BytesItem::Trailing(t)));
+        }
+        discarded
+    }
+}
+
+impl Iterator for BytesDecoder {
+    type Item = Result<BytesItem, DecodeError>;
+
+    /// The next item, or `None` when every pushed chunk is used up (push
+    /// more and go on).
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(item) = self.out.queue.pop_front() {
                 return Some(item);
             }
-            if !self.decode_batch() {
+            if !self.decode_batch(BATCH) {
                 return None;
             }
         }
-    }
-
-    /// Ends the stream: returns the items not taken yet, then discards an
-    /// unterminated event and resets for a new stream (keeping the last
-    /// event id and retry). With raw frames on, the bytes after the last
-    /// complete block come back in [`BytesFinish::trailing`].
-    pub fn finish(&mut self) -> (Vec<Result<BytesItem, DecodeError>>, BytesFinish) {
-        let mut items = Vec::new();
-        while let Some(item) = self.next() {
-            items.push(item);
-        }
-        let discarded = self.dec.finish();
-        let trailing = self.out.raw.as_mut().and_then(Raw::take_trailing);
-        (
-            items,
-            BytesFinish {
-                discarded,
-                trailing,
-            },
-        )
     }
 }
 

@@ -4,7 +4,6 @@
 //!
 //! This module only drives [`BytesDecoder`] and the encoder.
 
-use std::collections::VecDeque;
 use std::io;
 
 use bytes::BytesMut;
@@ -12,7 +11,7 @@ use tokio_util::codec::{Decoder as TokioDecoder, Encoder as TokioEncoder};
 
 use crate::bytes::{BytesDecoder, BytesItem};
 use crate::decoder::Config;
-use crate::encode::{Comment, Encode, Event, Item, Retry};
+use crate::encode::{Comment, Encode, Message, Output, Retry};
 use crate::error::DecodeError;
 
 /// What [`SseCodec`] decodes: an item, or a limit error after which decoding
@@ -21,22 +20,22 @@ pub type CodecItem = Result<BytesItem, DecodeError>;
 
 /// A `tokio_util` codec for `text/event-stream`.
 ///
-/// Decoding yields [`BytesItem::Event`]s (and [`BytesItem::Retry`] with
-/// [`SseCodec::retries`], comments with [`Config::comments`]) whose bytes
-/// share the read buffer's memory. A limit error is an item, `Err(..)`, not
-/// a stream error, so the stream goes on after it. Encoding accepts
-/// [`Event`], [`Comment`], [`Retry`] and [`Item`].
+/// Decoding yields what [`BytesDecoder`] yields ([`BytesItem::Event`]s,
+/// [`BytesItem::Retry`], comments with [`Config::comments`], raw frames with
+/// [`Config::raw_frames`]), sharing the read buffer's memory. A limit error
+/// is an item, `Err(..)`, not a stream error, so the stream goes on after
+/// it. Encoding accepts [`Message`], [`Comment`], [`Retry`] and [`Output`].
 ///
 /// # Example
 /// ```
 /// use tokio_util::codec::{Decoder, Encoder};
 /// use ssewire::codec::SseCodec;
 /// use ssewire::bytes::BytesItem;
-/// use ssewire::encode::Event;
+/// use ssewire::encode::Message;
 ///
 /// let mut codec = SseCodec::new();
 /// let mut buf = bytes::BytesMut::new();
-/// codec.encode(Event::new("hi"), &mut buf)?;
+/// codec.encode(Message::new("hi"), &mut buf)?;
 /// assert_eq!(&buf[..], b"data: hi\n\n");
 /// let Some(Ok(BytesItem::Event(ev))) = codec.decode(&mut buf)? else { panic!() };
 /// assert_eq!(&ev.data()[..], b"hi");
@@ -45,8 +44,8 @@ pub type CodecItem = Result<BytesItem, DecodeError>;
 #[derive(Debug, Default)]
 pub struct SseCodec {
     dec: BytesDecoder,
-    retries: bool,
-    ended: Option<VecDeque<CodecItem>>,
+    /// `decode_eof` has ended the stream.
+    ended: bool,
 }
 
 impl SseCodec {
@@ -56,22 +55,13 @@ impl SseCodec {
         Self::default()
     }
 
-    /// A codec with `config` (limits, comments).
+    /// A codec with `config` (limits, comments, raw frames).
     #[must_use]
     pub fn with_config(config: &Config) -> Self {
         SseCodec {
             dec: BytesDecoder::with_config(config),
-            retries: false,
-            ended: None,
+            ended: false,
         }
-    }
-
-    /// Also yield [`BytesItem::Retry`] items (default: off; the reconnection
-    /// time is always available from [`SseCodec::decoder`]).
-    #[must_use]
-    pub fn retries(mut self, on: bool) -> Self {
-        self.retries = on;
-        self
     }
 
     /// The underlying decoder, for the last event id and reconnection time.
@@ -80,8 +70,14 @@ impl SseCodec {
         self.dec.decoder()
     }
 
-    fn wanted(&self, item: &CodecItem) -> bool {
-        !matches!(item, Ok(BytesItem::Retry(_))) || self.retries
+    /// Sets the last event id (see
+    /// [`Decoder::set_last_event_id`](crate::Decoder::set_last_event_id)),
+    /// to resume after a reconnection.
+    ///
+    /// # Errors
+    /// When `id` contains CR, LF or NUL.
+    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), crate::InvalidValue> {
+        self.dec.set_last_event_id(id)
     }
 }
 
@@ -94,29 +90,22 @@ impl TokioDecoder for SseCodec {
             // Hand the bytes read so far to the decoder without copying.
             self.dec.push(src.split().freeze());
         }
-        while let Some(item) = self.dec.next() {
-            if self.wanted(&item) {
-                return Ok(Some(item));
-            }
-        }
-        Ok(None)
+        Ok(self.dec.next())
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> io::Result<Option<CodecItem>> {
         if let Some(item) = self.decode(src)? {
             return Ok(Some(item));
         }
-        if self.ended.is_none() {
-            let (items, _) = self.dec.finish();
-            self.ended = Some(items.into());
-        }
-        while let Some(item) = self.ended.as_mut().and_then(VecDeque::pop_front) {
-            if self.wanted(&item) {
+        if !self.ended {
+            self.ended = true;
+            let _ = self.dec.finish();
+            if let Some(item) = self.dec.next() {
                 return Ok(Some(item));
             }
         }
         // Ready for another stream on the same codec.
-        self.ended = None;
+        self.ended = false;
         Ok(None)
     }
 }
@@ -128,9 +117,9 @@ fn put<T: Encode + ?Sized>(item: &T, dst: &mut BytesMut) -> io::Result<()> {
         .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))
 }
 
-impl TokioEncoder<Event<'_>> for SseCodec {
+impl TokioEncoder<Message<'_>> for SseCodec {
     type Error = io::Error;
-    fn encode(&mut self, item: Event<'_>, dst: &mut BytesMut) -> io::Result<()> {
+    fn encode(&mut self, item: Message<'_>, dst: &mut BytesMut) -> io::Result<()> {
         put(&item, dst)
     }
 }
@@ -149,9 +138,9 @@ impl TokioEncoder<Retry> for SseCodec {
     }
 }
 
-impl TokioEncoder<Item<'_>> for SseCodec {
+impl TokioEncoder<Output<'_>> for SseCodec {
     type Error = io::Error;
-    fn encode(&mut self, item: Item<'_>, dst: &mut BytesMut) -> io::Result<()> {
+    fn encode(&mut self, item: Output<'_>, dst: &mut BytesMut) -> io::Result<()> {
         put(&item, dst)
     }
 }

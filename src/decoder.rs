@@ -16,7 +16,7 @@
 //! Each line goes through one function per spec step ("process the field":
 //! [`Decoder::line`] dispatches to `data_line`, `event_line`, `id_line`,
 //! retry, comment and blank line), which reports an `Outcome` without
-//! borrowing anything; the two drivers turn it into a [`Step`]:
+//! borrowing anything; the two drivers turn it into a [`Item`]:
 //! [`Decoder::feed_all`] (the batch path: every line of a chunk in one call,
 //! with a callback) and [`Decoder::feed`] (one step per call).
 //!
@@ -78,6 +78,7 @@ pub struct Config {
     pub(crate) max_data_len: usize,
     pub(crate) comments: bool,
     pub(crate) blank_lines: bool,
+    pub(crate) raw_frames: Option<usize>,
 }
 
 impl Config {
@@ -104,13 +105,13 @@ impl Config {
         self
     }
 
-    /// Report comment lines as [`Step::Comment`] (default `false`).
+    /// Report comment lines as [`Item::Comment`] (default `false`).
     pub fn comments(&mut self, on: bool) -> &mut Self {
         self.comments = on;
         self
     }
 
-    /// Report every blank line that dispatches no event as [`Step::Blank`]
+    /// Report every blank line that dispatches no event as [`Item::Blank`]
     /// (default `false`). With it, each block of the stream ends in exactly
     /// one step (`Event` or `Blank`), which is what framing proxies need.
     pub fn blank_lines(&mut self, on: bool) -> &mut Self {
@@ -119,9 +120,26 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The default maximum raw frame length: 8 MiB.
+    pub const DEFAULT_MAX_FRAME_LEN: usize = 8 << 20;
+
+    /// Hand out each block's exact input bytes (raw frames, for proxies
+    /// that forward what they do not change byte for byte), up to `max_len`
+    /// bytes a frame; a longer frame gives [`DecodeError::FrameTooLong`] and
+    /// no raw bytes. Used by the `bytes` layer and the adapters built on it
+    /// (`BytesDecoder`, `EventStream`, `SseCodec`); off by default. The
+    /// borrowed [`Decoder`] has no raw frames and ignores it.
+    pub fn raw_frames(&mut self, max_len: usize) -> &mut Self {
+        self.raw_frames = Some(max_len);
+        self
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
+            raw_frames: None,
             max_line_len: Self::DEFAULT_MAX_LINE_LEN,
             max_data_len: Self::DEFAULT_MAX_DATA_LEN,
             comments: false,
@@ -131,23 +149,26 @@ impl Default for Config {
 }
 
 /// The result of one call to a decoder's `feed`: how much input was used,
-/// and what happened.
+/// and the item found.
 ///
-/// `consumed` is valid for errors too: feed `&chunk[consumed..]` next and the
-/// stream goes on.
+/// `item` is `None` when the chunk is used up and more input is needed (the
+/// same "need more input" as an iterator's `None` everywhere in this crate).
+/// `consumed` is valid for errors too: feed `&chunk[consumed..]` next and
+/// the stream goes on.
 #[derive(Debug)]
 #[must_use = "feed the unconsumed rest of the chunk again, or the stream stalls"]
 pub struct Feed<T> {
     /// Bytes of the chunk used by this call.
     pub consumed: usize,
-    /// What the decoder found.
-    pub step: Result<T, DecodeError>,
+    /// What the decoder found; `None`: the chunk is used up.
+    pub item: Option<Result<T, DecodeError>>,
 }
 
-/// What the [`Decoder`] found.
+/// What a [`Decoder`] yields (the `bytes` layer's twin is
+/// `bytes::BytesItem`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Step<'a> {
+pub enum Item<'a> {
     /// An event was dispatched.
     Event(Event<'a>),
     /// A valid `retry` field set the reconnection time, in milliseconds.
@@ -157,14 +178,13 @@ pub enum Step<'a> {
     /// A blank line that dispatched nothing (only with
     /// [`Config::blank_lines`]).
     Blank,
-    /// The whole chunk was used; feed the next one.
-    NeedInput,
 }
 
-/// What [`Decoder::finish`] discarded at the end of the stream.
+/// What a decoder's `finish` discarded at the end of the stream: the same
+/// type for every decoder in this crate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[must_use]
-pub struct Finish {
+pub struct Discarded {
     /// An event had data but its terminating blank line never came; it was
     /// not dispatched (spec: "If the file ends in the middle of an event,
     /// before the final empty line, the incomplete event is not dispatched").
@@ -272,7 +292,7 @@ impl Span {
 }
 
 /// What one line did, without borrowing anything: the drivers turn it into
-/// a [`Step`].
+/// a [`Item`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     Nothing,
@@ -505,22 +525,16 @@ impl<B: Buffer> IdState<B> {
 ///
 /// # Example
 /// ```
-/// use ssewire::{Decoder, Step};
+/// use ssewire::{Decoder, Item};
 ///
 /// let mut dec = Decoder::new();
 /// let mut seen = Vec::new();
 /// for chunk in [&b"data: hel"[..], b"lo\r", b"\nid: 1\n\ndata: x\n"] {
-///     let mut rest = chunk;
-///     loop {
-///         let feed = dec.feed(rest);
-///         rest = &rest[feed.consumed..];
-///         match feed.step {
-///             Ok(Step::Event(ev)) => seen.push(ev.data_lossy().into_owned()),
-///             Ok(Step::NeedInput) => break,
-///             Ok(_) => {}
-///             Err(e) => eprintln!("skipped: {e}"),
-///         }
-///     }
+///     dec.feed_all(chunk, |item| match item {
+///         Ok(Item::Event(ev)) => seen.push(ev.data_lossy().into_owned()),
+///         Ok(_) => {} // retry updates; comments and blank lines if asked for
+///         Err(e) => eprintln!("skipped: {e}"),
+///     });
 /// }
 /// assert!(dec.finish().incomplete_event); // "data: x" never got its blank line
 /// assert_eq!(seen, ["hello"]);
@@ -712,8 +726,8 @@ impl<B: Buffer> Decoder<B> {
     /// // Event 5 never arrived: reconnect asking for what follows 4.
     /// assert_eq!(dec.last_event_id(), b"4");
     /// ```
-    pub fn finish(&mut self) -> Finish {
-        let end = Finish {
+    pub fn finish(&mut self) -> Discarded {
+        let end = Discarded {
             incomplete_event: !matches!(self.event.data, Data::None | Data::Discard),
             partial_line: self.lines.scanner.has_partial_line(),
         };
@@ -819,19 +833,19 @@ impl<B: Buffer> Decoder<B> {
         outcome: Outcome,
         span: Span,
         chunk: &'a [u8],
-    ) -> Option<Result<Step<'a>, DecodeError>> {
+    ) -> Option<Result<Item<'a>, DecodeError>> {
         match outcome {
             Outcome::Nothing => None,
             Outcome::Event(data, event_type) => {
                 let (data, event_type) = self.event.view(data, event_type, chunk, &self.lines.line);
                 let id = self.id.committed.as_bytes();
-                Some(Ok(Step::Event(Event::new(event_type, data, id))))
+                Some(Ok(Item::Event(Event::new(event_type, data, id))))
             }
-            Outcome::Blank => self.blank_lines.then_some(Ok(Step::Blank)),
-            Outcome::Retry(ms) => Some(Ok(Step::Retry(ms))),
+            Outcome::Blank => self.blank_lines.then_some(Ok(Item::Blank)),
+            Outcome::Retry(ms) => Some(Ok(Item::Retry(ms))),
             Outcome::Comment(at) => {
                 let text = span.from(at).bytes(chunk, &self.lines.line);
-                Some(Ok(Step::Comment(text)))
+                Some(Ok(Item::Comment(text)))
             }
             Outcome::Error(e) => Some(Err(e)),
         }
@@ -839,7 +853,7 @@ impl<B: Buffer> Decoder<B> {
 
     /// Decodes all of `chunk`, passing each step to `f`: the fast path.
     /// What a step borrows is valid only during the call to `f`. Steps are
-    /// exactly those [`Decoder::feed`] gives, without [`Step::NeedInput`].
+    /// exactly those [`Decoder::feed`] gives.
     ///
     /// # Panics
     /// Never (unless `f` does).
@@ -849,7 +863,7 @@ impl<B: Buffer> Decoder<B> {
     /// let mut dec = ssewire::Decoder::new();
     /// let mut n = 0;
     /// dec.feed_all(b"data: a\n\ndata: b\n\n", |step| {
-    ///     if let Ok(ssewire::Step::Event(_)) = step {
+    ///     if let Ok(ssewire::Item::Event(_)) = step {
     ///         n += 1;
     ///     }
     /// });
@@ -858,7 +872,7 @@ impl<B: Buffer> Decoder<B> {
     #[inline]
     pub fn feed_all<F>(&mut self, chunk: &[u8], mut f: F)
     where
-        F: FnMut(Result<Step<'_>, DecodeError>),
+        F: FnMut(Result<Item<'_>, DecodeError>),
     {
         self.feed_from(chunk, 0, |_, step| {
             f(step);
@@ -874,7 +888,7 @@ impl<B: Buffer> Decoder<B> {
     #[inline]
     pub(crate) fn feed_from<F>(&mut self, chunk: &[u8], start: usize, mut f: F) -> usize
     where
-        F: FnMut(usize, Result<Step<'_>, DecodeError>) -> ControlFlow<()>,
+        F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
     {
         let mut pos = start;
         while self.lines.scanner.state != State::LineStart {
@@ -951,7 +965,7 @@ impl<B: Buffer> Decoder<B> {
 
     /// Decodes from `chunk` until something happens: an event, a retry
     /// update, a comment or blank line when asked for, a limit error, or the
-    /// end of the chunk ([`Step::NeedInput`]). Then feed
+    /// end of the chunk (`item` is `None`). Then feed
     /// `&chunk[consumed..]` again. [`Decoder::feed_all`] is faster when you
     /// do not need to stop between steps.
     ///
@@ -969,17 +983,17 @@ impl<B: Buffer> Decoder<B> {
     ///
     /// # Example
     /// ```
-    /// use ssewire::{Decoder, Step};
+    /// use ssewire::{Decoder, Item};
     /// let mut dec = Decoder::new();
     /// let input = b"retry: 500\nevent: tick\ndata: 1\n\n";
     /// let f = dec.feed(input);
-    /// assert_eq!(f.step, Ok(Step::Retry(500)));
+    /// assert_eq!(f.item, Some(Ok(Item::Retry(500))));
     /// let used = f.consumed;
     /// let f2 = dec.feed(&input[used..]);
-    /// let Ok(Step::Event(ev)) = f2.step else { panic!() };
+    /// let Some(Ok(Item::Event(ev))) = f2.item else { panic!() };
     /// assert_eq!((ev.event_type(), ev.data()), (&b"tick"[..], &b"1"[..]));
     /// ```
-    pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Step<'a>> {
+    pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Item<'a>> {
         let mut pos = 0;
         loop {
             let scan = self.next_line(chunk, &mut pos);
@@ -1006,10 +1020,9 @@ impl<B: Buffer> Decoder<B> {
                     self.event.flush(chunk);
                 }
                 let span = span.unwrap_or(Span::Chunk(0, 0));
-                let step = self.step(outcome, span, chunk);
                 return Feed {
                     consumed: pos,
-                    step: step.unwrap_or(Ok(Step::NeedInput)),
+                    item: self.step(outcome, span, chunk),
                 };
             }
         }
@@ -1030,10 +1043,10 @@ impl<B: Buffer> Decoder<B> {
 /// loop {
 ///     let f = dec.feed(rest);
 ///     rest = &rest[f.consumed..];
-///     match f.step {
-///         Ok(Some(line)) => lines.push(format!("{line:?}")),
-///         Ok(None) => break,
-///         Err(e) => panic!("{e}"),
+///     match f.item {
+///         Some(Ok(line)) => lines.push(format!("{line:?}")),
+///         None => break,
+///         Some(Err(e)) => panic!("{e}"),
 ///     }
 /// }
 /// assert_eq!(lines.len(), 3);
@@ -1087,33 +1100,37 @@ impl<B: Buffer> LineDecoder<B> {
         self.scanner.stash(rest, &mut self.line, self.max_line)
     }
 
-    /// Finds the next line in `chunk`; `Ok(None)` when the chunk is used up.
+    /// Finds the next line in `chunk`; `item` is `None` when the chunk is
+    /// used up.
     ///
     /// # Errors
     /// [`DecodeError::LineTooLong`]; the line is skipped.
-    pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Option<Line<'a>>> {
+    pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Line<'a>> {
         let mut pos = 0;
         let scan = self
             .scanner
             .next(chunk, &mut pos, &mut self.line, self.max_line);
-        let step = match scan {
-            Scan::NeedInput => Ok(None),
-            Scan::TooLong => Err(DecodeError::LineTooLong { max: self.max_line }),
-            Scan::Chunk(a, b) => Ok(Some(Line::parse(&chunk[a..b]))),
-            Scan::Buffered => Ok(Some(Line::parse(self.line.as_bytes()))),
+        let item = match scan {
+            Scan::NeedInput => None,
+            Scan::TooLong => Some(Err(DecodeError::LineTooLong { max: self.max_line })),
+            Scan::Chunk(a, b) => Some(Ok(Line::parse(&chunk[a..b]))),
+            Scan::Buffered => Some(Ok(Line::parse(self.line.as_bytes()))),
         };
         Feed {
             consumed: pos,
-            step,
+            item,
         }
     }
 
-    /// Ends the stream; returns `true` if a partial line was discarded. The
-    /// decoder is ready for a new stream.
-    pub fn finish(&mut self) -> bool {
-        let partial = self.scanner.has_partial_line();
+    /// Ends the stream and says what was discarded (a line decoder never
+    /// has an event to discard). The decoder is ready for a new stream.
+    pub fn finish(&mut self) -> Discarded {
+        let partial_line = self.scanner.has_partial_line();
         self.scanner.reset();
-        partial
+        Discarded {
+            incomplete_event: false,
+            partial_line,
+        }
     }
 
     /// Bytes examined so far (debug builds only); equal to the bytes fed

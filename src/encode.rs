@@ -24,9 +24,9 @@
 //!
 //! # Example
 //! ```
-//! use ssewire::encode::{Encode, Event, EventId, EventType};
+//! use ssewire::encode::{Encode, Message, EventId, EventType};
 //!
-//! let ev = Event::new("line one\nline two")
+//! let ev = Message::new("line one\nline two")
 //!     .event_type(EventType::new("update")?)
 //!     .id(EventId::new("42")?);
 //! let mut out = [0u8; 128];
@@ -114,7 +114,7 @@ impl<'a> EventId<'a> {
         self.0
     }
 
-    /// True when this id can be sent back unchanged as a `Last-Event-ID`
+    /// True when this id can be sent back unchanged as a `Last-Message-ID`
     /// request header: no control characters other than tab, and no leading
     /// or trailing space or tab (HTTP strips those, so the server would see
     /// a different id). Bytes of 0x80 and above (UTF-8) are allowed as HTTP
@@ -150,25 +150,25 @@ pub fn is_header_safe(value: &[u8]) -> bool {
 ///
 /// # Example
 /// ```
-/// use ssewire::encode::{Encode, Event};
+/// use ssewire::encode::{Encode, Message};
 /// let mut out = Vec::new();
-/// Event::new(" spaced").retry(2500).encode_vec(&mut out);
+/// Message::new(" spaced").retry(2500).encode_vec(&mut out);
 /// assert_eq!(out, b"retry: 2500\ndata:  spaced\n\n");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Event<'a> {
+pub struct Message<'a> {
     data: &'a [u8],
     event_type: &'a [u8],
     id: Option<&'a [u8]>,
     retry: Option<u64>,
 }
 
-impl<'a> Event<'a> {
+impl<'a> Message<'a> {
     /// An event of type `message` with this data (a `&str`, `&[u8]`, ...).
     /// Any data is valid; line breaks in it become LF when decoded.
     #[must_use]
     pub fn new<D: AsRef<[u8]> + ?Sized>(data: &'a D) -> Self {
-        Event {
+        Message {
             data: data.as_ref(),
             event_type: b"",
             id: None,
@@ -180,8 +180,8 @@ impl<'a> Event<'a> {
     ///
     /// # Example
     /// ```
-    /// use ssewire::encode::{Encode, Event};
-    /// let ev = Event::new("old").try_id("1")?.with_data("new");
+    /// use ssewire::encode::{Encode, Message};
+    /// let ev = Message::new("old").try_id("1")?.with_data("new");
     /// let mut s = String::new();
     /// ev.encode_fmt(&mut s).unwrap();
     /// assert_eq!(s, "id: 1\ndata: new\n\n");
@@ -240,13 +240,13 @@ impl<'a> Event<'a> {
     }
 }
 
-impl<'a> From<crate::Event<'a>> for Event<'a> {
+impl<'a> From<crate::Event<'a>> for Message<'a> {
     /// The encoder event that re-creates a decoded event: same type, data
     /// and last event id (written as `id`, which leaves a client's id as it
     /// was). A decoded type or id can hold no CR, LF or NUL, so this needs
     /// no validation.
     fn from(ev: crate::Event<'a>) -> Self {
-        Event {
+        Message {
             data: ev.data(),
             event_type: ev.raw_event_type(),
             id: Some(ev.last_event_id()),
@@ -283,26 +283,40 @@ impl<'a> Comment<'a> {
 /// ```
 /// use ssewire::encode::{Encode, Retry};
 /// let mut out = [0u8; 16];
-/// let n = Retry(3000).encode(&mut out).unwrap();
+/// let n = Retry::new(3000).encode(&mut out).unwrap();
 /// assert_eq!(&out[..n], b"retry: 3000\n");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Retry(pub u64);
+pub struct Retry(u64);
+
+impl Retry {
+    /// A `retry` line asking for `milliseconds` before reconnecting.
+    #[must_use]
+    pub const fn new(milliseconds: u64) -> Self {
+        Retry(milliseconds)
+    }
+
+    /// The reconnection time, in milliseconds.
+    #[must_use]
+    pub const fn milliseconds(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Any one thing the encoder writes, for mixed sequences.
 ///
 /// # Example
 /// ```
-/// use ssewire::encode::{Comment, Encode, Event, Item, Retry};
-/// let items = [Item::Retry(Retry(1000)), Item::Comment(Comment::new("hi")), Item::Event(Event::new("x"))];
+/// use ssewire::encode::{Comment, Encode, Message, Output, Retry};
+/// let items = [Output::Retry(Retry::new(1000)), Output::Comment(Comment::new("hi")), Output::Message(Message::new("x"))];
 /// let mut out = [0u8; 64];
 /// let n = items[..].encode(&mut out).unwrap();
 /// assert_eq!(&out[..n], b"retry: 1000\n: hi\ndata: x\n\n");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Item<'a> {
+pub enum Output<'a> {
     /// An event.
-    Event(Event<'a>),
+    Message(Message<'a>),
     /// A comment.
     Comment(Comment<'a>),
     /// A `retry` line.
@@ -373,7 +387,7 @@ fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-impl Sealed for Event<'_> {
+impl Sealed for Message<'_> {
     fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         if !self.event_type.is_empty() {
             field(s, b"event", self.event_type)?;
@@ -411,12 +425,12 @@ impl Sealed for Retry {
     }
 }
 
-impl Sealed for Item<'_> {
+impl Sealed for Output<'_> {
     fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         match self {
-            Item::Event(e) => e.emit(s),
-            Item::Comment(c) => c.emit(s),
-            Item::Retry(r) => r.emit(s),
+            Output::Message(e) => e.emit(s),
+            Output::Comment(c) => c.emit(s),
+            Output::Retry(r) => r.emit(s),
         }
     }
 }
@@ -501,15 +515,15 @@ impl<M: bytes::BufMut + ?Sized> Sink for BufMutSink<'_, M> {
 }
 
 /// Writing events, comments and retry lines (and slices of them) to the
-/// supported sinks. Implemented for [`Event`], [`Comment`], [`Retry`],
-/// [`Item`] and slices of any of them; sealed.
+/// supported sinks. Implemented for [`Message`], [`Comment`], [`Retry`],
+/// [`Output`] and slices of any of them; sealed.
 pub trait Encode: Sealed {
     /// The exact number of bytes the encoding takes.
     ///
     /// # Example
     /// ```
-    /// use ssewire::encode::{Encode, Event};
-    /// assert_eq!(Event::new("hi").encoded_len(), "data: hi\n\n".len());
+    /// use ssewire::encode::{Encode, Message};
+    /// assert_eq!(Message::new("hi").encoded_len(), "data: hi\n\n".len());
     /// ```
     fn encoded_len(&self) -> usize {
         let mut c = Counter(0);
@@ -527,9 +541,9 @@ pub trait Encode: Sealed {
     ///
     /// # Example
     /// ```
-    /// use ssewire::encode::{Encode, Event};
+    /// use ssewire::encode::{Encode, Message};
     /// let mut small = [0u8; 4];
-    /// let err = Event::new("hello").encode(&mut small).unwrap_err();
+    /// let err = Message::new("hello").encode(&mut small).unwrap_err();
     /// assert_eq!(err.needed, 13);
     /// assert_eq!(small, [0; 4]);
     /// ```
@@ -555,9 +569,9 @@ pub trait Encode: Sealed {
     ///
     /// # Example
     /// ```
-    /// use ssewire::encode::{Encode, Event};
+    /// use ssewire::encode::{Encode, Message};
     /// let mut s = String::new();
-    /// Event::new("a\r\nb").encode_fmt(&mut s).unwrap();
+    /// Message::new("a\r\nb").encode_fmt(&mut s).unwrap();
     /// assert_eq!(s, "data: a\ndata: b\n\n");
     /// ```
     fn encode_fmt<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
@@ -586,9 +600,9 @@ pub trait Encode: Sealed {
     ///
     /// # Example
     /// ```
-    /// use ssewire::encode::{Encode, Event};
+    /// use ssewire::encode::{Encode, Message};
     /// let mut out = std::io::Cursor::new(Vec::new());
-    /// let n = Event::new("x").encode_io(&mut out)?;
+    /// let n = Message::new("x").encode_io(&mut out)?;
     /// assert_eq!(n, 9);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -616,9 +630,9 @@ pub trait Encode: Sealed {
     ///
     /// # Example
     /// ```
-    /// use ssewire::encode::{Encode, Event};
+    /// use ssewire::encode::{Encode, Message};
     /// let mut buf = bytes::BytesMut::with_capacity(64);
-    /// Event::new("x").encode_buf(&mut buf).unwrap();
+    /// Message::new("x").encode_buf(&mut buf).unwrap();
     /// assert_eq!(&buf[..], b"data: x\n\n");
     /// ```
     #[cfg(feature = "bytes")]
@@ -635,10 +649,10 @@ pub trait Encode: Sealed {
     }
 }
 
-impl Encode for Event<'_> {}
+impl Encode for Message<'_> {}
 impl Encode for Comment<'_> {}
 impl Encode for Retry {}
-impl Encode for Item<'_> {}
+impl Encode for Output<'_> {}
 impl<T: Encode> Encode for [T] {}
 
 #[cfg(test)]
@@ -662,25 +676,25 @@ mod tests {
     #[test]
     fn data_lines_split_at_every_line_break_kind() {
         assert_enc!(
-            Event::new("a\r\nb\nc\rd"),
+            Message::new("a\r\nb\nc\rd"),
             b"data: a\ndata: b\ndata: c\ndata: d\n\n"
         );
     }
 
     #[test]
     fn empty_data_is_a_bare_data_line() {
-        assert_enc!(Event::new(""), b"data\n\n");
-        assert_enc!(Event::new("\n"), b"data\ndata\n\n");
+        assert_enc!(Message::new(""), b"data\n\n");
+        assert_enc!(Message::new("\n"), b"data\ndata\n\n");
     }
 
     #[test]
     fn leading_space_survives_one_space_strip() {
-        assert_enc!(Event::new(" x"), b"data:  x\n\n");
+        assert_enc!(Message::new(" x"), b"data:  x\n\n");
     }
 
     #[test]
     fn all_fields_in_order() {
-        let ev = Event::new("d")
+        let ev = Message::new("d")
             .try_event_type("t")
             .unwrap()
             .try_id("")
@@ -691,7 +705,7 @@ mod tests {
 
     #[test]
     fn retry_max_is_decimal() {
-        assert_enc!(Retry(u64::MAX), b"retry: 18446744073709551615\n");
+        assert_enc!(Retry::new(u64::MAX), b"retry: 18446744073709551615\n");
     }
 
     #[test]
@@ -714,7 +728,7 @@ mod tests {
     #[test]
     fn too_small_buffer_writes_nothing() {
         let mut out = [7u8; 8];
-        let e = Event::new("0123456789").encode(&mut out).unwrap_err();
+        let e = Message::new("0123456789").encode(&mut out).unwrap_err();
         assert_eq!(
             e,
             BufferTooSmall {

@@ -162,3 +162,40 @@ impl fmt::Display for InvalidValue {
 }
 
 impl core::error::Error for InvalidValue {}
+
+/// The one error type of every adapter that reads events from a transport
+/// (`io::EventReader`, `stream::EventStream`): the transport failed, or a
+/// decoder limit dropped an event. After a `Decode` error reading goes on;
+/// a transport that fails usually ends next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError<E> {
+    /// The underlying reader or stream failed.
+    Transport(E),
+    /// A decoder limit was exceeded; that event was dropped and the next
+    /// read continues with the rest of the stream.
+    Decode(DecodeError),
+}
+
+impl<E: fmt::Display> fmt::Display for ReadError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Transport(e) => write!(f, "transport error: {e}"),
+            ReadError::Decode(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: core::error::Error + 'static> core::error::Error for ReadError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            ReadError::Transport(e) => Some(e),
+            ReadError::Decode(e) => Some(e),
+        }
+    }
+}
+
+impl<E> From<DecodeError> for ReadError<E> {
+    fn from(e: DecodeError) -> Self {
+        ReadError::Decode(e)
+    }
+}

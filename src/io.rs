@@ -7,39 +7,9 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::vec::Vec;
 
-use crate::decoder::{Config, Decoder, Step};
-use crate::error::DecodeError;
+use crate::decoder::{Config, Decoder, Item};
+use crate::error::{DecodeError, ReadError};
 use crate::event::OwnedEvent;
-
-/// An error while reading events: the reader failed, or a decoder limit was
-/// exceeded (after which reading can go on).
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ReadError {
-    /// The underlying reader failed.
-    Io(io::Error),
-    /// A decoder limit was exceeded; the event was dropped and the next call
-    /// continues with the rest of the stream.
-    Decode(DecodeError),
-}
-
-impl core::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ReadError::Io(e) => write!(f, "read failed: {e}"),
-            ReadError::Decode(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for ReadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ReadError::Io(e) => Some(e),
-            ReadError::Decode(e) => Some(e),
-        }
-    }
-}
 
 /// Reads owned events from a [`Read`], as an iterator.
 ///
@@ -55,7 +25,7 @@ impl std::error::Error for ReadError {
 /// assert_eq!(events.len(), 2);
 /// assert_eq!(events[1].data, "b");
 /// assert_eq!(events[1].last_event_id, "2");
-/// # Ok::<(), ssewire::io::ReadError>(())
+/// # Ok::<(), ssewire::ReadError<std::io::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct EventReader<R> {
@@ -89,35 +59,39 @@ impl<R: Read> EventReader<R> {
         &self.decoder
     }
 
-    /// Reads the next event.
+    /// Sets the last event id (see [`Decoder::set_last_event_id`]), for
+    /// example to resume with the id a previous connection ended on.
     ///
     /// # Errors
-    /// [`ReadError::Io`] when the reader fails (`Interrupted` is retried),
-    /// [`ReadError::Decode`] when a limit drops an event; call again to go
-    /// on.
-    pub fn next_event(&mut self) -> Result<Option<OwnedEvent>, ReadError> {
+    /// When `id` contains CR, LF or NUL.
+    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), crate::InvalidValue> {
+        self.decoder.set_last_event_id(id)
+    }
+
+    /// Reads until an event (or error) is ready; `None` at end of input.
+    fn read_next(&mut self) -> Option<Result<OwnedEvent, ReadError<io::Error>>> {
         loop {
             if let Some(next) = self.ready.pop_front() {
-                return next.map(Some).map_err(ReadError::Decode);
+                return Some(next.map_err(ReadError::Decode));
             }
             if self.done {
-                return Ok(None);
+                return None;
             }
             let n = loop {
                 match self.reader.read(&mut self.buf) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(ReadError::Io(e)),
+                    Err(e) => return Some(Err(ReadError::Transport(e))),
                 }
             };
             if n == 0 {
                 self.done = true;
                 let _ = self.decoder.finish();
-                return Ok(None);
+                return None;
             }
             let ready = &mut self.ready;
-            self.decoder.feed_all(&self.buf[..n], |step| match step {
-                Ok(Step::Event(ev)) => ready.push_back(Ok(ev.to_owned_event())),
+            self.decoder.feed_all(&self.buf[..n], |item| match item {
+                Ok(Item::Event(ev)) => ready.push_back(Ok(ev.to_owned_event())),
                 Ok(_) => {}
                 Err(e) => ready.push_back(Err(e)),
             });
@@ -126,9 +100,11 @@ impl<R: Read> EventReader<R> {
 }
 
 impl<R: Read> Iterator for EventReader<R> {
-    type Item = Result<OwnedEvent, ReadError>;
+    type Item = Result<OwnedEvent, ReadError<io::Error>>;
 
+    /// The next event; `None` at end of input (an unterminated last event
+    /// is dropped, as the spec says). After an error, call again to go on.
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_event().transpose()
+        self.read_next()
     }
 }

@@ -12,23 +12,19 @@
 //!
 //! # Decoding a stream that arrives in pieces
 //! ```
-//! use ssewire::{Decoder, Step};
+//! use ssewire::{Decoder, Item};
 //!
 //! let chunks: [&[u8]; 4] = [b"\xEF\xBB", b"\xBFevent: greet\nda", b"ta: hello\r", b"\ndata:  world\n\n"];
 //! let mut dec = Decoder::new();
 //! let mut events = Vec::new();
 //! for chunk in chunks {
-//!     let mut rest = chunk;
-//!     loop {
-//!         let feed = dec.feed(rest);
-//!         rest = &rest[feed.consumed..];
-//!         match feed.step {
-//!             Ok(Step::Event(ev)) => events.push(ev.to_owned_event()),
-//!             Ok(Step::NeedInput) => break,
-//!             Ok(_) => {} // retry updates, comments when enabled
-//!             Err(e) => eprintln!("event dropped: {e}"),
-//!         }
-//!     }
+//!     // Every line of the chunk in one call; `Decoder::feed` gives one item
+//!     // per call instead, for callers who want to stop between items.
+//!     dec.feed_all(chunk, |item| match item {
+//!         Ok(Item::Event(ev)) => events.push(ev.to_owned_event()),
+//!         Ok(_) => {} // retry updates; comments and blank lines when enabled
+//!         Err(e) => eprintln!("event dropped: {e}"),
+//!     });
 //! }
 //! let _ = dec.finish(); // end of stream: drops an unterminated event
 //! assert_eq!(events.len(), 1);
@@ -38,10 +34,10 @@
 //!
 //! # Encoding
 //! ```
-//! use ssewire::encode::{Encode, Event, EventId, KEEP_ALIVE};
+//! use ssewire::encode::{Encode, Message, EventId, KEEP_ALIVE};
 //!
 //! let mut out = Vec::new();
-//! Event::new("multi\nline").id(EventId::new("7")?).encode_vec(&mut out);
+//! Message::new("multi\nline").id(EventId::new("7")?).encode_vec(&mut out);
 //! out.extend_from_slice(KEEP_ALIVE);
 //! assert_eq!(out, b"id: 7\ndata: multi\ndata: line\n\n:\n\n");
 //! # Ok::<(), ssewire::InvalidValue>(())
@@ -52,11 +48,11 @@
 //! allocator: give the decoder fixed storage. Their sizes cap line and data
 //! lengths (see [`Buffers`]).
 //! ```
-//! use ssewire::{ArrayBuffer, Buffers, Config, Decoder, Step};
+//! use ssewire::{ArrayBuffer, Buffers, Config, Decoder, Item};
 //!
 //! let mut dec: Decoder<ArrayBuffer<512>> = Decoder::with_buffers(Buffers::default(), &Config::default());
 //! let feed = dec.feed(b"data: {\"temp\":21}\n\n");
-//! let Ok(Step::Event(ev)) = feed.step else { panic!() };
+//! let Some(Ok(Item::Event(ev))) = feed.item else { panic!() };
 //! assert_eq!(ev.data(), br#"{"temp":21}"#);
 //! ```
 //!
@@ -102,8 +98,8 @@ mod scan;
 pub mod stream;
 
 pub use buffer::{ArrayBuffer, Buffer, SliceBuffer};
-pub use decoder::{Buffers, Config, Decoder, DefaultBuffer, Feed, Finish, LineDecoder, Step};
-pub use error::{BufferTooSmall, DecodeError, InvalidValue};
+pub use decoder::{Buffers, Config, Decoder, DefaultBuffer, Discarded, Feed, Item, LineDecoder};
+pub use error::{BufferTooSmall, DecodeError, InvalidValue, ReadError};
 #[cfg(feature = "alloc")]
 pub use event::OwnedEvent;
 pub use event::{Event, Lossy};

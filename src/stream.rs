@@ -9,43 +9,13 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 
 use bytes::Bytes;
 use futures_core::Stream;
 
 use crate::bytes::{BytesDecoder, BytesEvent, BytesItem};
 use crate::decoder::{Config, Decoder};
-use crate::error::DecodeError;
-
-/// An error from [`EventStream`]: the transport failed, or a decoder limit
-/// dropped an event (the stream goes on after either; a transport that
-/// fails usually ends next).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamError<E> {
-    /// The underlying stream yielded an error.
-    Transport(E),
-    /// A decoder limit was exceeded; that event was dropped.
-    Decode(DecodeError),
-}
-
-impl<E: fmt::Display> fmt::Display for StreamError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StreamError::Transport(e) => write!(f, "transport error: {e}"),
-            StreamError::Decode(e) => e.fmt(f),
-        }
-    }
-}
-
-impl<E: core::error::Error + 'static> core::error::Error for StreamError<E> {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            StreamError::Transport(e) => Some(e),
-            StreamError::Decode(e) => Some(e),
-        }
-    }
-}
+use crate::error::ReadError;
 
 /// Events from a stream of byte chunks.
 ///
@@ -59,20 +29,11 @@ impl<E: core::error::Error + 'static> core::error::Error for StreamError<E> {
 /// With `reqwest` (`let chunks = response.bytes_stream();`) or a hyper 1.x
 /// body (`http_body_util::BodyDataStream::new(body)`), the same code applies:
 /// ```
+/// use futures::executor::block_on;
+/// use futures::stream;
 /// use ssewire::stream::EventStream;
-/// # fn block_on<F: core::future::Future>(f: F) -> F::Output {
-/// #     let mut f = core::pin::pin!(f);
-/// #     let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
-/// #     loop { if let core::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
-/// # }
-/// # struct Iter<I>(I);
-/// # impl<I: Iterator + Unpin> futures_core::Stream for Iter<I> {
-/// #     type Item = I::Item;
-/// #     fn poll_next(mut self: core::pin::Pin<&mut Self>, _: &mut core::task::Context<'_>) -> core::task::Poll<Option<I::Item>> {
-/// #         core::task::Poll::Ready(self.0.next())
-/// #     }
-/// # }
-/// let chunks = Iter(vec![Ok::<_, std::io::Error>(&b"id: 1\ndata: he"[..]), Ok(b"llo\n\n")].into_iter());
+///
+/// let chunks = stream::iter([Ok::<_, std::io::Error>(&b"id: 1\ndata: he"[..]), Ok(b"llo\n\n")]);
 /// let mut events = EventStream::new(chunks);
 /// block_on(async {
 ///     let ev = events.next_event().await.unwrap().unwrap();
@@ -85,7 +46,6 @@ pub struct EventStream<S> {
     inner: Pin<Box<S>>,
     dec: BytesDecoder,
     done: bool,
-    tail: VecDeque<Result<BytesItem, DecodeError>>,
 }
 
 impl<S> fmt::Debug for EventStream<S> {
@@ -113,17 +73,17 @@ where
             inner: Box::pin(chunks),
             dec: BytesDecoder::with_config(config),
             done: false,
-            tail: VecDeque::new(),
         }
     }
 
-    /// Resumes after a reconnection: starts with this last event id.
+    /// Sets the last event id (see
+    /// [`Decoder::set_last_event_id`](crate::Decoder::set_last_event_id)),
+    /// to resume after a reconnection.
     ///
     /// # Errors
     /// When `id` could not have come from a stream (CR, LF or NUL).
-    pub fn with_last_event_id(mut self, id: &[u8]) -> Result<Self, crate::InvalidValue> {
-        self.dec.set_last_event_id(id)?;
-        Ok(self)
+    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), crate::InvalidValue> {
+        self.dec.set_last_event_id(id)
     }
 
     /// The decoder state: last event id, reconnection time.
@@ -145,7 +105,7 @@ where
     }
 
     /// The next event, without needing a `StreamExt` trait.
-    pub async fn next_event(&mut self) -> Option<Result<BytesEvent, StreamError<E>>> {
+    pub async fn next_event(&mut self) -> Option<Result<BytesEvent, ReadError<E>>> {
         core::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 }
@@ -155,19 +115,15 @@ where
     S: Stream<Item = Result<B, E>>,
     B: Into<Bytes>,
 {
-    type Item = Result<BytesEvent, StreamError<E>>;
+    type Item = Result<BytesEvent, ReadError<E>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            let next = match this.tail.pop_front() {
-                Some(item) => Some(item),
-                None => this.dec.next(),
-            };
-            match next {
+            match this.dec.next() {
                 Some(Ok(BytesItem::Event(ev))) => return Poll::Ready(Some(Ok(ev))),
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Poll::Ready(Some(Err(StreamError::Decode(e)))),
+                Some(Err(e)) => return Poll::Ready(Some(Err(ReadError::Decode(e)))),
                 None => {}
             }
             if this.done {
@@ -176,12 +132,11 @@ where
             match this.inner.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => this.dec.push(chunk.into()),
                 Poll::Ready(Some(Err(e))) => {
-                    return Poll::Ready(Some(Err(StreamError::Transport(e))))
+                    return Poll::Ready(Some(Err(ReadError::Transport(e))))
                 }
                 Poll::Ready(None) => {
                     this.done = true;
-                    let (items, _) = this.dec.finish();
-                    this.tail.extend(items);
+                    let _ = this.dec.finish();
                 }
                 Poll::Pending => return Poll::Pending,
             }

@@ -8,8 +8,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Mutex;
 
-use ssewire::encode::{Comment, Encode, Event as Out, EventId, EventType, Item, Retry};
-use ssewire::{Decoder, Step};
+use ssewire::encode::{Comment, Encode, EventId, EventType, Message as Out, Output, Retry};
+use ssewire::{Decoder, Item};
 
 struct Counting;
 
@@ -97,14 +97,14 @@ fn decode_all(dec: &mut Decoder, input: &[u8], chunk: usize) -> (usize, usize) {
         loop {
             let f = dec.feed(rest);
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(Step::Event(ev)) => {
+            match f.item {
+                Some(Ok(Item::Event(ev))) => {
                     events += 1;
                     bytes += ev.data().len() + ev.event_type().len() + ev.last_event_id().len();
                 }
-                Ok(Step::NeedInput) => break,
-                Ok(_) => {}
-                Err(e) => panic!("{e}"),
+                None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("{e}"),
             }
         }
     }
@@ -148,9 +148,9 @@ fn encoder_allocates_nothing() {
     let data = "{\"text\":\"hi\"}\nsecond line\r\nthird";
     let ev = Out::new(data).event_type(ty).id(id).retry(1000);
     let items = [
-        Item::Event(ev),
-        Item::Comment(Comment::new("ping")),
-        Item::Retry(Retry(5)),
+        Output::Message(ev),
+        Output::Comment(Comment::new("ping")),
+        Output::Retry(Retry::new(5)),
     ];
 
     let mut slice = [0u8; 4096];

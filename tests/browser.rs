@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use server::{AnyBody, ChannelBody};
-use ssewire::encode::{Comment, Encode, Event, EventId, EventType};
+use ssewire::encode::{Comment, Encode, EventId, EventType, Message};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -74,7 +74,7 @@ fn stream_bytes() -> Vec<u8> {
     let mut out = Vec::new();
     Comment::new("hello browser").encode_vec(&mut out);
     for (ty, data, id) in cases() {
-        let mut ev = Event::new(data).event_type(EventType::new(ty).unwrap());
+        let mut ev = Message::new(data).event_type(EventType::new(ty).unwrap());
         if let Some(id) = id {
             ev = ev.id(EventId::new(id).unwrap());
         }

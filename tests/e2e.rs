@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use ssewire::bytes::BytesItem;
 use ssewire::codec::SseCodec;
-use ssewire::encode::{Comment, Event, EventId, Item, Retry};
+use ssewire::encode::{Comment, EventId, Message, Output, Retry};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
@@ -104,24 +104,24 @@ async fn codec_over_tcp_round_trips() {
             let id = i.to_string();
             let data = format!("line {i}\r\nsecond\rthird");
             framed
-                .feed(Item::Comment(Comment::new("ping")))
+                .feed(Output::Comment(Comment::new("ping")))
                 .await
                 .unwrap();
             framed
-                .feed(Item::Event(
-                    Event::new(&data).id(EventId::new(&id).unwrap()),
+                .feed(Output::Message(
+                    Message::new(&data).id(EventId::new(&id).unwrap()),
                 ))
                 .await
                 .unwrap();
             if i % 50 == 0 {
-                framed.feed(Item::Retry(Retry(250))).await.unwrap();
+                framed.feed(Output::Retry(Retry::new(250))).await.unwrap();
             }
             // Flush often so the reader sees many partial reads.
-            SinkExt::<Item<'_>>::flush(&mut framed).await.unwrap();
+            SinkExt::<Output<'_>>::flush(&mut framed).await.unwrap();
         }
     });
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let mut framed = FramedRead::with_capacity(tcp, SseCodec::new().retries(true), 7);
+    let mut framed = FramedRead::with_capacity(tcp, SseCodec::new(), 7);
     let mut events = 0u32;
     let mut retries = 0;
     while let Some(item) = tokio::time::timeout(GUARD, next(&mut framed))

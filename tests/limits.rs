@@ -5,7 +5,7 @@
 mod common;
 
 use common::{chunkings, ev, model, run_config, Out};
-use ssewire::{ArrayBuffer, Buffers, Config, DecodeError, Decoder, Step};
+use ssewire::{ArrayBuffer, Buffers, Config, DecodeError, Decoder};
 
 fn check(input: &[u8], max_line: usize, max_data: usize, want: &[Out], want_errs: &[DecodeError]) {
     let mut config = Config::default();
@@ -131,10 +131,10 @@ fn steps<const N: usize>(
         loop {
             let f = dec.feed(rest);
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(Step::NeedInput) => break,
-                Ok(s) => v.push(Ok(common::to_out(s))),
-                Err(e) => v.push(Err(e)),
+            match f.item {
+                None => break,
+                Some(Ok(s)) => v.push(Ok(common::to_out(s))),
+                Some(Err(e)) => v.push(Err(e)),
             }
         }
     }
@@ -184,10 +184,10 @@ fn fixed_buffers_cap_the_limits_whatever_the_chunking() {
             loop {
                 let f = dec.feed(rest);
                 rest = &rest[f.consumed..];
-                match f.step {
-                    Ok(Step::NeedInput) => break,
-                    Ok(s) => got.push(Ok(common::to_out(s))),
-                    Err(e) => got.push(Err(e)),
+                match f.item {
+                    None => break,
+                    Some(Ok(s)) => got.push(Ok(common::to_out(s))),
+                    Some(Err(e)) => got.push(Err(e)),
                 }
             }
         }
@@ -203,12 +203,12 @@ fn error_reports_consumed_and_stream_goes_on() {
     let mut dec = Decoder::with_config(&config);
     let input = b"data: long line\n\ndata: ok\n\n";
     let f = dec.feed(input);
-    assert_eq!(f.step, Err(DecodeError::LineTooLong { max: 4 }));
+    assert_eq!(f.item, Some(Err(DecodeError::LineTooLong { max: 4 })));
     let used = f.consumed;
     assert_eq!(used, 16, "the overlong line and its line end are consumed");
     // "data: ok" is 8 bytes: too long as well with max 4.
     let f = dec.feed(&input[used..]);
-    assert_eq!(f.step, Err(DecodeError::LineTooLong { max: 4 }));
+    assert_eq!(f.item, Some(Err(DecodeError::LineTooLong { max: 4 })));
     assert!(DecodeError::LineTooLong { max: 4 }
         .to_string()
         .contains("4 bytes"));

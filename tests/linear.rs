@@ -6,7 +6,7 @@
 //! release), so these tests run in the default `cargo test` profile.
 #![cfg(debug_assertions)]
 
-use ssewire::{Buffers, Config, Decoder, LineDecoder, SliceBuffer, Step};
+use ssewire::{Buffers, Config, Decoder, Item, LineDecoder, SliceBuffer};
 
 fn feed_all<B: ssewire::Buffer>(dec: &mut Decoder<B>, input: &[u8], chunk: usize) -> usize {
     let mut events = 0;
@@ -15,10 +15,10 @@ fn feed_all<B: ssewire::Buffer>(dec: &mut Decoder<B>, input: &[u8], chunk: usize
         loop {
             let f = dec.feed(rest);
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(Step::Event(_)) => events += 1,
-                Ok(Step::NeedInput) => break,
-                Ok(_) | Err(_) => {}
+            match f.item {
+                Some(Ok(Item::Event(_))) => events += 1,
+                None => break,
+                Some(Ok(_) | Err(_)) => {}
             }
         }
     }
@@ -106,10 +106,10 @@ fn line_decoder_examines_each_byte_once() {
         loop {
             let f = dec.feed(rest);
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(Some(_)) => lines += 1,
-                Ok(None) => break,
-                Err(e) => panic!("{e}"),
+            match f.item {
+                Some(Ok(_)) => lines += 1,
+                None => break,
+                Some(Err(e)) => panic!("{e}"),
             }
         }
     }

@@ -8,7 +8,7 @@ mod common;
 
 use common::{model, run_config, split_at, Out};
 use proptest::prelude::*;
-use ssewire::encode::{Comment, Encode, Event, EventId, EventType, Item, Retry};
+use ssewire::encode::{Comment, Encode, EventId, EventType, Message, Output, Retry};
 use ssewire::Config;
 
 /// Fragments that exercise the rules, mixed with arbitrary bytes.
@@ -206,7 +206,7 @@ proptest! {
             let before = encoded.len();
             let written = match item {
                 Gen::Event { ty, data, id, retry } => {
-                    let mut ev = Event::new(data);
+                    let mut ev = Message::new(data);
                     match EventType::new(ty) {
                         Ok(t) => ev = ev.event_type(t),
                         Err(_) => {
@@ -242,7 +242,7 @@ proptest! {
                 Gen::Comment(c) => Comment::new(c).encode_into(&mut encoded),
                 Gen::Retry(r) => {
                     want.push(Out::Retry(*r));
-                    Retry(*r).encode_into(&mut encoded)
+                    Retry::new(*r).encode_into(&mut encoded)
                 }
             };
             prop_assert_eq!(written, encoded.len() - before);
@@ -264,10 +264,10 @@ proptest! {
                 if let Gen::Comment(c) = item {
                     Comment::new(c).encode_fmt(&mut all).unwrap();
                 } else if let Gen::Retry(r) = item {
-                    Retry(*r).encode_fmt(&mut all).unwrap();
+                    Retry::new(*r).encode_fmt(&mut all).unwrap();
                 } else if let Gen::Event { ty, data, id, retry } = item {
                     let (Ok(t), Ok(i)) = (EventType::new(ty), id.as_deref().map(EventId::new).transpose()) else { continue };
-                    let mut ev = Event::new(data).event_type(t);
+                    let mut ev = Message::new(data).event_type(t);
                     if let Some(i) = i { ev = ev.id(i); }
                     if let Some(r) = retry { ev = ev.retry(*r); }
                     ev.encode_fmt(&mut all).unwrap();
@@ -279,8 +279,8 @@ proptest! {
 
     #[test]
     fn too_small_buffer_writes_nothing(data in bytes(), room in 0usize..64) {
-        let ev = Event::new(&data);
-        let items = [Item::Event(ev), Item::Comment(Comment::new(&data))];
+        let ev = Message::new(&data);
+        let items = [Output::Message(ev), Output::Comment(Comment::new(&data))];
         let need = items[..].encoded_len();
         let mut out = vec![0xAAu8; room];
         match items[..].encode(&mut out) {

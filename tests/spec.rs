@@ -203,10 +203,10 @@ fn last_event_id_is_committed_only_by_a_blank_line() {
             loop {
                 let f = dec.feed(rest);
                 rest = &rest[f.consumed..];
-                match f.step {
-                    Ok(ssewire::Step::NeedInput) => break,
-                    Ok(_) => seen.push(dec.last_event_id().to_vec()),
-                    Err(e) => panic!("{e}"),
+                match f.item {
+                    None => break,
+                    Some(Ok(_)) => seen.push(dec.last_event_id().to_vec()),
+                    Some(Err(e)) => panic!("{e}"),
                 }
             }
         }

@@ -26,7 +26,9 @@ fuzz_target!(|input: &[u8]| {
     }
     let (want, want_errs) = common::run(&chunks, &config);
 
-    let mut dec = BytesDecoder::with_config(&config).raw_frames(usize::MAX);
+    let mut raw_config = config.clone();
+    raw_config.raw_frames(usize::MAX);
+    let mut dec = BytesDecoder::with_config(&raw_config);
     let mut out = Vec::new();
     let mut errs = Vec::new();
     let mut raw = Vec::new();
@@ -46,25 +48,23 @@ fuzz_target!(|input: &[u8]| {
             None => dropped = true,
         },
         Ok(BytesItem::Retry(ms)) => out.push(Out::Retry(ms)),
+        Ok(BytesItem::Trailing(t)) => raw.extend_from_slice(&t),
         Ok(BytesItem::Comment(c)) => out.push(Out::Comment(common::lossy(&c))),
         Ok(other) => panic!("unexpected {other:?}"),
         Err(e) => errs.push(e),
     };
     for c in &chunks {
         dec.push(Bytes::copy_from_slice(c));
-        while let Some(item) = dec.next() {
+        for item in dec.by_ref() {
             take(item);
         }
     }
-    let (items, end) = dec.finish();
-    items.into_iter().for_each(&mut take);
+    let _ = dec.finish();
+    dec.by_ref().for_each(&mut take);
     assert_eq!(out, want);
     assert_eq!(errs, want_errs);
     if want_errs.is_empty() {
         assert!(!dropped);
-        if let Some(t) = end.trailing {
-            raw.extend_from_slice(&t);
-        }
         assert_eq!(raw, stream);
     }
 });

@@ -6,7 +6,7 @@
 pub mod model;
 
 pub use model::Out;
-use ssewire::{Config, DecodeError, Decoder, Step};
+use ssewire::{Config, DecodeError, Decoder, Item};
 
 /// Splits `input` into chunks whose sizes come from `sizes` (cycled; a size
 /// of 0 means "the rest").
@@ -30,15 +30,15 @@ pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-pub fn to_out(step: Step<'_>) -> Out {
+pub fn to_out(step: Item<'_>) -> Out {
     match step {
-        Step::Event(ev) => Out::Event(
+        Item::Event(ev) => Out::Event(
             lossy(ev.event_type()),
             lossy(ev.data()),
             lossy(ev.last_event_id()),
         ),
-        Step::Retry(ms) => Out::Retry(ms),
-        Step::Comment(c) => Out::Comment(lossy(c)),
+        Item::Retry(ms) => Out::Retry(ms),
+        Item::Comment(c) => Out::Comment(lossy(c)),
         other => panic!("unexpected step {other:?}"),
     }
 }
@@ -54,13 +54,13 @@ pub fn run(chunks: &[&[u8]], config: &Config) -> (Vec<Out>, Vec<DecodeError>) {
             let f = dec.feed(rest);
             assert!(f.consumed <= rest.len());
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(Step::NeedInput) => {
+            match f.item {
+                None => {
                     assert!(rest.is_empty());
                     break;
                 }
-                Ok(s) => out.push(to_out(s)),
-                Err(e) => errs.push(e),
+                Some(Ok(s)) => out.push(to_out(s)),
+                Some(Err(e)) => errs.push(e),
             }
         }
     }

@@ -9,7 +9,7 @@ mod common;
 use arbitrary::Arbitrary;
 use common::Out;
 use libfuzzer_sys::fuzz_target;
-use ssewire::encode::{Comment, Encode, Event, EventId, EventType, Retry};
+use ssewire::encode::{Comment, Encode, EventId, EventType, Message, Retry};
 use ssewire::Config;
 
 #[derive(Arbitrary, Debug)]
@@ -63,7 +63,7 @@ fuzz_target!(|input: Input| {
                     assert!(ty.contains(&b'\r') || ty.contains(&b'\n'));
                     continue;
                 };
-                let mut ev = Event::new(data).event_type(t);
+                let mut ev = Message::new(data).event_type(t);
                 if let Some(id) = id {
                     let Ok(i) = EventId::new(id) else {
                         assert!(id.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)));
@@ -95,7 +95,7 @@ fuzz_target!(|input: Input| {
             }
             Item::Retry(r) => {
                 want.push(Out::Retry(*r));
-                Retry(*r).encode_vec(&mut encoded);
+                Retry::new(*r).encode_vec(&mut encoded);
             }
         }
     }

@@ -14,7 +14,9 @@ pub fn run(
     config: &Config,
     max_frame: usize,
 ) -> (Vec<Out>, Vec<DecodeError>, Vec<u8>) {
-    let mut dec = BytesDecoder::with_config(config).raw_frames(max_frame);
+    let mut config = config.clone();
+    config.raw_frames(max_frame);
+    let mut dec = BytesDecoder::with_config(&config);
     let mut out = Vec::new();
     let mut errs = Vec::new();
     let mut raw = Vec::new();
@@ -37,6 +39,7 @@ pub fn run(
             }
         }
         Ok(BytesItem::Retry(ms)) => out.push(Out::Retry(ms)),
+        Ok(BytesItem::Trailing(t)) => raw.extend_from_slice(&t),
         Ok(BytesItem::Comment(c)) => {
             out.push(Out::Comment(String::from_utf8_lossy(&c).into_owned()))
         }
@@ -45,16 +48,13 @@ pub fn run(
     };
     for c in chunks {
         dec.push(Bytes::copy_from_slice(c));
-        while let Some(item) = dec.next() {
+        for item in dec.by_ref() {
             take(item);
         }
     }
-    let (items, end) = dec.finish();
-    for item in items {
+    let _ = dec.finish();
+    for item in dec.by_ref() {
         take(item);
-    }
-    if let Some(t) = end.trailing {
-        raw.extend_from_slice(&t);
     }
     (out, errs, raw)
 }

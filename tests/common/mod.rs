@@ -8,7 +8,7 @@ pub mod io;
 pub mod model;
 
 pub use model::Out;
-use ssewire::{Buffer, Buffers, Config, Decoder, SliceBuffer, Step};
+use ssewire::{Buffer, Buffers, Config, Decoder, Item, SliceBuffer};
 
 /// Decodes `chunks` in order with `config`; limit errors are collected as
 /// `Err` entries so callers can count them. Runs both the growable-buffer
@@ -82,13 +82,13 @@ pub fn run_decoder<B: Buffer>(
             let feed = dec.feed(rest);
             assert!(feed.consumed <= rest.len());
             rest = &rest[feed.consumed..];
-            match feed.step {
-                Ok(Step::NeedInput) => {
+            match feed.item {
+                None => {
                     assert!(rest.is_empty(), "NeedInput with input left");
                     break;
                 }
-                Ok(step) => out.push(to_out(step)),
-                Err(e) => errs.push(e),
+                Some(Ok(step)) => out.push(to_out(step)),
+                Some(Err(e)) => errs.push(e),
             }
         }
     }
@@ -118,15 +118,15 @@ fn lossy(b: &[u8]) -> String {
 }
 
 /// Converts a step to the model's vocabulary.
-pub fn to_out(step: Step<'_>) -> Out {
+pub fn to_out(step: Item<'_>) -> Out {
     match step {
-        Step::Event(ev) => Out::Event(
+        Item::Event(ev) => Out::Event(
             lossy(ev.event_type()),
             lossy(ev.data()),
             lossy(ev.last_event_id()),
         ),
-        Step::Retry(ms) => Out::Retry(ms),
-        Step::Comment(c) => Out::Comment(lossy(c)),
+        Item::Retry(ms) => Out::Retry(ms),
+        Item::Comment(c) => Out::Comment(lossy(c)),
         other => panic!("unexpected step {other:?}"),
     }
 }

@@ -129,7 +129,7 @@ fn ssewire_borrowed(chunks: &[Bytes]) -> (usize, usize) {
     let (mut n, mut d) = (0, 0);
     for c in chunks {
         dec.feed_all(c, |step| {
-            if let Ok(ssewire::Step::Event(ev)) = step {
+            if let Ok(ssewire::Item::Event(ev)) = step {
                 n += 1;
                 d += ev.data().len();
             }
@@ -146,12 +146,12 @@ fn ssewire_one_step(chunks: &[Bytes]) -> (usize, usize) {
         loop {
             let f = dec.feed(rest);
             rest = &rest[f.consumed..];
-            match f.step {
-                Ok(ssewire::Step::Event(ev)) => {
+            match f.item {
+                Some(Ok(ssewire::Item::Event(ev))) => {
                     n += 1;
                     d += ev.data().len();
                 }
-                Ok(ssewire::Step::NeedInput) => break,
+                None => break,
                 _ => {}
             }
         }
@@ -164,7 +164,7 @@ fn ssewire_bytes(chunks: &[Bytes]) -> (usize, usize) {
     let (mut n, mut d) = (0, 0);
     for c in chunks {
         dec.push(c.clone());
-        while let Some(item) = dec.next() {
+        for item in dec.by_ref() {
             if let Ok(ssewire::bytes::BytesItem::Event(ev)) = item {
                 n += 1;
                 d += ev.data().len();
@@ -338,10 +338,10 @@ type Ev = (String, String, String);
 type Encode = fn(&[Ev], &mut Vec<u8>) -> (usize, usize);
 
 fn enc_ssewire(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
-    use ssewire::encode::{Encode, Event, EventId, EventType};
+    use ssewire::encode::{Encode, Message, EventId, EventType};
     out.clear();
     for (ty, data, id) in evs {
-        let mut ev = Event::new(data);
+        let mut ev = Message::new(data);
         if ty != "message" {
             ev = ev.event_type(EventType::new(ty).unwrap());
         }
@@ -467,7 +467,7 @@ fn check_encoded(out: &[u8], evs: &[Ev]) -> String {
     let mut first_bad = None;
     let mut dec = ssewire::Decoder::new();
     dec.feed_all(out, |s| {
-        if let Ok(ssewire::Step::Event(ev)) = s {
+        if let Ok(ssewire::Item::Event(ev)) = s {
             let same = evs.get(got).is_some_and(|(ty, data, id)| {
                 ev.event_type_lossy() == ty.as_str()
                     && ev.data_lossy() == data.as_str()
@@ -648,7 +648,7 @@ fn main() {
         let mut evs: Vec<Ev> = Vec::new();
         let mut dec = ssewire::Decoder::new();
         dec.feed_all(&w.bytes, |s| {
-            if let Ok(ssewire::Step::Event(ev)) = s {
+            if let Ok(ssewire::Item::Event(ev)) = s {
                 evs.push((
                     ev.event_type_lossy().into_owned(),
                     ev.data_lossy().into_owned(),

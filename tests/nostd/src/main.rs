@@ -3,8 +3,8 @@
 #![no_std]
 #![no_main]
 
-use ssewire::encode::{Encode, Event as Out};
-use ssewire::{ArrayBuffer, Buffers, Config, Decoder, Step};
+use ssewire::encode::{Encode, Message as Out};
+use ssewire::{ArrayBuffer, Buffers, Config, Decoder, Item};
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
@@ -24,13 +24,13 @@ pub extern "C" fn ssewire_roundtrip(input: *const u8, len: usize, out: *mut u8, 
     loop {
         let f = dec.feed(rest);
         rest = &rest[f.consumed..];
-        match f.step {
-            Ok(Step::Event(ev)) => {
+        match f.item {
+            Some(Ok(Item::Event(ev))) => {
                 if let Ok(n) = Out::new(ev.data()).encode(&mut buf[written..]) {
                     written += n;
                 }
             }
-            Ok(Step::NeedInput) => break,
+            None => break,
             _ => {}
         }
     }
