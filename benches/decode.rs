@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench decode` (add `--all-features` for the `Bytes` and
 //! pass-through rows).
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
 
 mod workloads;
 
@@ -93,7 +95,7 @@ mod with_bytes {
     use bytes::Bytes;
     use ssewire::bytes::{BytesDecoder, BytesItem};
 
-    pub fn bytes_events(chunks: &[Bytes]) -> (usize, usize) {
+    pub(crate) fn bytes_events(chunks: &[Bytes]) -> (usize, usize) {
         let mut dec = BytesDecoder::new();
         let (mut n, mut len) = (0, 0);
         for c in chunks {
@@ -109,7 +111,7 @@ mod with_bytes {
     }
 
     /// Forwards every raw frame into a reused output buffer.
-    pub fn passthrough(chunks: &[Bytes], out: &mut Vec<u8>) -> usize {
+    pub(crate) fn passthrough(chunks: &[Bytes], out: &mut Vec<u8>) -> usize {
         out.clear();
         let mut dec = BytesDecoder::with_config(
             ssewire::Config::default().raw_frames(ssewire::Config::DEFAULT_MAX_FRAME_LEN),
@@ -161,13 +163,13 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
             |b, ch| b.iter(|| memchr2_baseline(ch)),
         );
         g.bench_with_input(BenchmarkId::new("borrowed", cname), &chunks, |b, ch| {
-            b.iter(|| borrowed(ch))
+            b.iter(|| borrowed(ch));
         });
         g.bench_with_input(BenchmarkId::new("lines", cname), &chunks, |b, ch| {
-            b.iter(|| lines(ch))
+            b.iter(|| lines(ch));
         });
         g.bench_with_input(BenchmarkId::new("owned", cname), &chunks, |b, ch| {
-            b.iter(|| owned(ch))
+            b.iter(|| owned(ch));
         });
         #[cfg(feature = "bytes")]
         {
@@ -181,15 +183,16 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
             assert_eq!(with_bytes::passthrough(&bchunks, &mut out), w.bytes.len());
             assert_eq!(out, w.bytes);
             g.bench_with_input(BenchmarkId::new("bytes", cname), &bchunks, |b, ch| {
-                b.iter(|| with_bytes::bytes_events(ch))
+                b.iter(|| with_bytes::bytes_events(ch));
             });
             g.bench_with_input(BenchmarkId::new("passthrough", cname), &bchunks, |b, ch| {
-                b.iter(|| with_bytes::passthrough(ch, &mut out))
+                b.iter(|| with_bytes::passthrough(ch, &mut out));
             });
         }
     }
     g.finish();
 }
 
+// criterion's macros generate an undocumented public function.
 criterion_group!(benches, bench);
 criterion_main!(benches);

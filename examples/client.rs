@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 
 /// What happened over the whole session.
 #[derive(Debug, Default)]
-pub struct Session {
+pub(crate) struct Session {
     pub events: Vec<BytesEvent>,
     pub connections: usize,
 }
@@ -30,7 +30,7 @@ pub struct Session {
 /// Reads events from `http://{addr}/events` until the event with id
 /// `last_id` arrived, reconnecting as often as needed (at most
 /// `max_connections` times).
-pub async fn run(
+pub(crate) async fn run(
     addr: &str,
     last_id: u64,
     max_connections: usize,

@@ -88,7 +88,7 @@ fn main() -> io::Result<()> {
     for item in dec.flatten() {
         match item {
             BytesItem::Blank { raw: Some(raw) } | BytesItem::Trailing(raw) => {
-                out.write_all(&raw)?
+                out.write_all(&raw)?;
             }
             _ => {}
         }

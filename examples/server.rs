@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 /// What the server sends.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub(crate) struct Options {
     /// Events numbered 1..=events, then the response ends.
     pub events: u64,
     /// Pause between events.
@@ -52,12 +52,12 @@ impl Default for Options {
 }
 
 /// The data of event `n`: several lines, a leading space, non-ASCII.
-pub fn event_data(n: u64) -> String {
+pub(crate) fn event_data(n: u64) -> String {
     format!("event {n}\n  indented line\ncaf\u{e9} \u{1F600} #{n}")
 }
 
 /// The event type of event `n`.
-pub fn event_type(n: u64) -> &'static str {
+pub(crate) fn event_type(n: u64) -> &'static str {
     if n % 3 == 0 {
         "tick"
     } else {
@@ -66,7 +66,7 @@ pub fn event_type(n: u64) -> &'static str {
 }
 
 /// A response body fed from a channel; an `Err` aborts the connection.
-pub struct ChannelBody(pub mpsc::Receiver<Result<Bytes, io::Error>>);
+pub(crate) struct ChannelBody(pub mpsc::Receiver<Result<Bytes, io::Error>>);
 
 impl Body for ChannelBody {
     type Data = Bytes;
@@ -80,7 +80,7 @@ impl Body for ChannelBody {
 }
 
 /// Either the event stream or a plain response.
-pub enum AnyBody {
+pub(crate) enum AnyBody {
     Events(ChannelBody),
     Full(Full<Bytes>),
 }
@@ -155,7 +155,7 @@ fn next_cut(state: &mut u64) -> usize {
 }
 
 /// Serves until the listener fails.
-pub async fn serve(listener: TcpListener, opts: Options) -> io::Result<()> {
+pub(crate) async fn serve(listener: TcpListener, opts: Options) -> io::Result<()> {
     let opts = Arc::new(opts);
     let mut seed = opts.cut_seed.unwrap_or(0) | 1;
     loop {

@@ -139,7 +139,7 @@ fn json_str(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
             out.write_all(&valid[start..i])?;
             match esc {
                 Some(e) => out.write_all(e)?,
-                None => write!(out, "\\u{:04x}", b)?,
+                None => write!(out, "\\u{b:04x}")?,
             }
             start = i + 1;
         }

@@ -67,10 +67,12 @@ pub type DefaultBuffer = crate::buffer::SliceBuffer<'static>;
 ///
 /// # Example
 /// ```
+/// # #[cfg(feature = "alloc")] {
 /// let mut config = ssewire::Config::default();
 /// config.max_line_len(64 * 1024).comments(true);
 /// let dec = ssewire::Decoder::with_config(&config);
 /// # let _ = dec;
+/// # }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -525,6 +527,7 @@ impl<B: Buffer> IdState<B> {
 ///
 /// # Example
 /// ```
+/// # #[cfg(feature = "alloc")] {
 /// use ssewire::{Decoder, Item};
 ///
 /// let mut dec = Decoder::new();
@@ -539,6 +542,7 @@ impl<B: Buffer> IdState<B> {
 /// assert!(dec.finish().incomplete_event); // "data: x" never got its blank line
 /// assert_eq!(seen, ["hello"]);
 /// assert_eq!(dec.last_event_id(), b"1");
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct Decoder<B: Buffer = DefaultBuffer> {
@@ -676,10 +680,12 @@ impl<B: Buffer> Decoder<B> {
     ///
     /// # Example
     /// ```
+    /// # #[cfg(feature = "alloc")] {
     /// let mut dec = ssewire::Decoder::new();
     /// dec.set_last_event_id(b"42").unwrap();
     /// assert!(dec.set_last_event_id(b"4\n2").is_err());
     /// assert_eq!(dec.last_event_id(), b"42");
+    /// # }
     /// ```
     pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), InvalidValue> {
         field::check_id(id)?;
@@ -719,12 +725,14 @@ impl<B: Buffer> Decoder<B> {
     ///
     /// # Example
     /// ```
+    /// # #[cfg(feature = "alloc")] {
     /// let mut dec = ssewire::Decoder::new();
     /// let _ = dec.feed(b"id: 4\n\nid: 5\ndata: never dispatched\n");
     /// let end = dec.finish();
     /// assert!(end.incomplete_event && !end.partial_line);
     /// // Event 5 never arrived: reconnect asking for what follows 4.
     /// assert_eq!(dec.last_event_id(), b"4");
+    /// # }
     /// ```
     pub fn finish(&mut self) -> Discarded {
         let end = Discarded {
@@ -860,6 +868,7 @@ impl<B: Buffer> Decoder<B> {
     ///
     /// # Example
     /// ```
+    /// # #[cfg(feature = "alloc")] {
     /// let mut dec = ssewire::Decoder::new();
     /// let mut n = 0;
     /// dec.feed_all(b"data: a\n\ndata: b\n\n", |step| {
@@ -868,6 +877,7 @@ impl<B: Buffer> Decoder<B> {
     ///     }
     /// });
     /// assert_eq!(n, 2);
+    /// # }
     /// ```
     #[inline]
     pub fn feed_all<F>(&mut self, chunk: &[u8], mut f: F)
@@ -983,6 +993,7 @@ impl<B: Buffer> Decoder<B> {
     ///
     /// # Example
     /// ```
+    /// # #[cfg(feature = "alloc")] {
     /// use ssewire::{Decoder, Item};
     /// let mut dec = Decoder::new();
     /// let input = b"retry: 500\nevent: tick\ndata: 1\n\n";
@@ -992,6 +1003,7 @@ impl<B: Buffer> Decoder<B> {
     /// let f2 = dec.feed(&input[used..]);
     /// let Some(Ok(Item::Event(ev))) = f2.item else { panic!() };
     /// assert_eq!((ev.event_type(), ev.data()), (&b"tick"[..], &b"1"[..]));
+    /// # }
     /// ```
     pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Item<'a>> {
         let mut pos = 0;
@@ -1036,6 +1048,7 @@ impl<B: Buffer> Decoder<B> {
 ///
 /// # Example
 /// ```
+/// # #[cfg(feature = "alloc")] {
 /// use ssewire::{Line, LineDecoder};
 /// let mut dec = LineDecoder::new();
 /// let mut rest: &[u8] = b": hi\r\ndata: x\r\n\r\n";
@@ -1051,6 +1064,7 @@ impl<B: Buffer> Decoder<B> {
 /// }
 /// assert_eq!(lines.len(), 3);
 /// assert!(lines[0].starts_with("Comment"));
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct LineDecoder<B: Buffer = DefaultBuffer> {

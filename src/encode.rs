@@ -150,10 +150,12 @@ pub fn is_header_safe(value: &[u8]) -> bool {
 ///
 /// # Example
 /// ```
+/// # #[cfg(feature = "alloc")] {
 /// use ssewire::encode::{Encode, Message};
 /// let mut out = Vec::new();
 /// Message::new(" spaced").retry(2500).encode_vec(&mut out);
 /// assert_eq!(out, b"retry: 2500\ndata:  spaced\n\n");
+/// # }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Message<'a> {

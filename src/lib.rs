@@ -12,6 +12,7 @@
 //!
 //! # Decoding a stream that arrives in pieces
 //! ```
+//! # #[cfg(feature = "alloc")] {
 //! use ssewire::{Decoder, Item};
 //!
 //! let chunks: [&[u8]; 4] = [b"\xEF\xBB", b"\xBFevent: greet\nda", b"ta: hello\r", b"\ndata:  world\n\n"];
@@ -30,16 +31,19 @@
 //! assert_eq!(events.len(), 1);
 //! assert_eq!(events[0].event_type, "greet");
 //! assert_eq!(events[0].data, "hello\n world");
+//! # }
 //! ```
 //!
 //! # Encoding
 //! ```
+//! # #[cfg(feature = "alloc")] {
 //! use ssewire::encode::{Encode, Message, EventId, KEEP_ALIVE};
 //!
 //! let mut out = Vec::new();
 //! Message::new("multi\nline").id(EventId::new("7")?).encode_vec(&mut out);
 //! out.extend_from_slice(KEEP_ALIVE);
 //! assert_eq!(out, b"id: 7\ndata: multi\ndata: line\n\n:\n\n");
+//! # }
 //! # Ok::<(), ssewire::InvalidValue>(())
 //! ```
 //!

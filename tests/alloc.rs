@@ -35,19 +35,26 @@ fn live(delta: isize) {
 }
 static LOCK: Mutex<()> = Mutex::new(());
 
+// SAFETY: every call is forwarded unchanged to the system allocator, which
+// upholds `GlobalAlloc`'s contract; the counters only read the layout.
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count();
         live(layout.size() as isize);
+        // SAFETY: forwarded with the caller's layout, as `alloc` requires.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         live(-(layout.size() as isize));
+        // SAFETY: `ptr` came from `System` with this layout (every
+        // allocation here is forwarded to it).
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         count();
         live(new_size as isize - layout.size() as isize);
+        // SAFETY: as for `dealloc`; `new_size` is the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 /// One generated stream and what decoding it must give.
-pub struct Workload {
+pub(crate) struct Workload {
     pub name: &'static str,
     pub bytes: Vec<u8>,
     /// Events a conformant decoder dispatches.
@@ -17,10 +17,10 @@ pub struct Workload {
 }
 
 /// The chunkings every workload is measured with.
-pub const CHUNKINGS: [(&str, usize); 3] = [("whole", usize::MAX), ("4k", 4096), ("61b", 61)];
+pub(crate) const CHUNKINGS: [(&str, usize); 3] = [("whole", usize::MAX), ("4k", 4096), ("61b", 61)];
 
 /// Target size of each workload.
-pub const SIZE: usize = 16 << 20;
+pub(crate) const SIZE: usize = 16 << 20;
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -133,7 +133,7 @@ impl Builder {
 }
 
 /// OpenAI-style chat completion chunks, about 270 bytes an event.
-pub fn llm() -> Workload {
+pub(crate) fn llm() -> Workload {
     let mut rng = Rng(0x5EED_0001);
     let mut b = Builder::new();
     let mut i = 0u64;
@@ -152,7 +152,7 @@ pub fn llm() -> Workload {
 }
 
 /// Anthropic-style messages stream: start, ping, many text deltas, stop.
-pub fn anthropic() -> Workload {
+pub(crate) fn anthropic() -> Workload {
     let mut rng = Rng(0x5EED_0002);
     let mut b = Builder::new();
     let mut msg = 0u64;
@@ -180,7 +180,7 @@ pub fn anthropic() -> Workload {
 }
 
 /// One 64 KiB `data:` line an event.
-pub fn big() -> Workload {
+pub(crate) fn big() -> Workload {
     let mut rng = Rng(0x5EED_0003);
     let mut b = Builder::new();
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -194,7 +194,7 @@ pub fn big() -> Workload {
 }
 
 /// `id:` + `event:` + 16 `data:` lines of 72-88 bytes an event.
-pub fn multiline() -> Workload {
+pub(crate) fn multiline() -> Workload {
     let mut rng = Rng(0x5EED_0004);
     let mut b = Builder::new();
     let mut i = 0u64;
@@ -221,7 +221,7 @@ pub fn multiline() -> Workload {
 
 /// Keep-alive heavy: three `: ping` blocks and a bare `:` line, then an
 /// event with `id`, `retry` and a short `data`.
-pub fn heartbeat() -> Workload {
+pub(crate) fn heartbeat() -> Workload {
     let mut b = Builder::new();
     let mut i = 0u64;
     while !b.full() {
@@ -235,7 +235,7 @@ pub fn heartbeat() -> Workload {
 }
 
 /// `llm` with CRLF line endings.
-pub fn crlf() -> Workload {
+pub(crate) fn crlf() -> Workload {
     let w = llm();
     let mut bytes = Vec::with_capacity(w.bytes.len() * 103 / 100);
     for &c in &w.bytes {
@@ -254,11 +254,11 @@ pub fn crlf() -> Workload {
 }
 
 /// Every workload, in report order.
-pub fn all() -> Vec<Workload> {
+pub(crate) fn all() -> Vec<Workload> {
     vec![llm(), anthropic(), big(), multiline(), heartbeat(), crlf()]
 }
 
 /// Splits `bytes` into chunks of `size` (the last may be shorter).
-pub fn chunks(bytes: &[u8], size: usize) -> Vec<&[u8]> {
+pub(crate) fn chunks(bytes: &[u8], size: usize) -> Vec<&[u8]> {
     bytes.chunks(size.min(bytes.len()).max(1)).collect()
 }

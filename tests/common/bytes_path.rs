@@ -9,7 +9,7 @@ use ssewire::{Config, DecodeError};
 /// Decodes `chunks` as `Bytes` with raw frames up to `max_frame` bytes.
 /// Returns the outputs, the errors, and the concatenated raw frames plus
 /// trailing bytes.
-pub fn run(
+pub(crate) fn run(
     chunks: &[&[u8]],
     config: &Config,
     max_frame: usize,
@@ -41,7 +41,7 @@ pub fn run(
         Ok(BytesItem::Retry(ms)) => out.push(Out::Retry(ms)),
         Ok(BytesItem::Trailing(t)) => raw.extend_from_slice(&t),
         Ok(BytesItem::Comment(c)) => {
-            out.push(Out::Comment(String::from_utf8_lossy(&c).into_owned()))
+            out.push(Out::Comment(String::from_utf8_lossy(&c).into_owned()));
         }
         Ok(other) => panic!("unexpected {other:?}"),
         Err(e) => errs.push(e),
@@ -61,7 +61,7 @@ pub fn run(
 
 /// The `Bytes` path gives `want` for every chunking, and its raw frames
 /// reproduce the input byte for byte.
-pub fn check(input: &[u8], want: &[Out]) {
+pub(crate) fn check(input: &[u8], want: &[Out]) {
     for chunks in chunkings(input) {
         let (out, errs, raw) = run(&chunks, &Config::default(), usize::MAX);
         assert!(errs.is_empty());

@@ -1,12 +1,12 @@
 //! A reader that returns at most `size` bytes per read.
 
-pub struct Chunked<'a> {
+pub(crate) struct Chunked<'a> {
     data: &'a [u8],
     size: usize,
 }
 
 impl<'a> Chunked<'a> {
-    pub fn new(data: &'a [u8], size: usize) -> Self {
+    pub(crate) fn new(data: &'a [u8], size: usize) -> Self {
         Chunked { data, size }
     }
 }

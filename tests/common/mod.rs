@@ -3,18 +3,21 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "bytes")]
-pub mod bytes_path;
-pub mod io;
-pub mod model;
+pub(crate) mod bytes_path;
+pub(crate) mod io;
+pub(crate) mod model;
 
-pub use model::Out;
+pub(crate) use model::Out;
 use ssewire::{Buffer, Buffers, Config, Decoder, Item, SliceBuffer};
 
 /// Decodes `chunks` in order with `config`; limit errors are collected as
 /// `Err` entries so callers can count them. Runs both the growable-buffer
 /// decoder (feature `alloc`) and one over fixed slices, and checks that they
 /// agree.
-pub fn run_config(chunks: &[&[u8]], config: &Config) -> (Vec<Out>, Vec<ssewire::DecodeError>) {
+pub(crate) fn run_config(
+    chunks: &[&[u8]],
+    config: &Config,
+) -> (Vec<Out>, Vec<ssewire::DecodeError>) {
     // Fixed buffers at least as large as the whole input never lower a limit.
     let total: usize = chunks.iter().map(|c| c.len()).sum::<usize>() + 8;
     let mut storage = vec![0u8; total * 5];
@@ -70,7 +73,7 @@ pub fn run_config(chunks: &[&[u8]], config: &Config) -> (Vec<Out>, Vec<ssewire::
 }
 
 /// Feeds `chunks` to `dec` and collects everything it reports.
-pub fn run_decoder<B: Buffer>(
+pub(crate) fn run_decoder<B: Buffer>(
     mut dec: Decoder<B>,
     chunks: &[&[u8]],
 ) -> (Vec<Out>, Vec<ssewire::DecodeError>) {
@@ -97,7 +100,7 @@ pub fn run_decoder<B: Buffer>(
 }
 
 /// Feeds `chunks` to `dec` through the batch path ([`Decoder::feed_all`]).
-pub fn run_decoder_batch<B: Buffer>(
+pub(crate) fn run_decoder_batch<B: Buffer>(
     mut dec: Decoder<B>,
     chunks: &[&[u8]],
 ) -> (Vec<Out>, Vec<ssewire::DecodeError>) {
@@ -118,7 +121,7 @@ fn lossy(b: &[u8]) -> String {
 }
 
 /// Converts a step to the model's vocabulary.
-pub fn to_out(step: Item<'_>) -> Out {
+pub(crate) fn to_out(step: Item<'_>) -> Out {
     match step {
         Item::Event(ev) => Out::Event(
             lossy(ev.event_type()),
@@ -132,7 +135,7 @@ pub fn to_out(step: Item<'_>) -> Out {
 }
 
 /// Decodes `chunks` with the default config plus comments.
-pub fn run(chunks: &[&[u8]], comments: bool) -> Vec<Out> {
+pub(crate) fn run(chunks: &[&[u8]], comments: bool) -> Vec<Out> {
     let mut config = Config::default();
     config.comments(comments);
     let (out, errs) = run_config(chunks, &config);
@@ -141,7 +144,7 @@ pub fn run(chunks: &[&[u8]], comments: bool) -> Vec<Out> {
 }
 
 /// Splits `input` at the given sorted positions.
-pub fn split_at<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+pub(crate) fn split_at<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     let mut pieces = Vec::new();
     let mut last = 0;
     for &c in cuts {
@@ -155,7 +158,7 @@ pub fn split_at<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
 
 /// Every chunking the conformance tests try: whole, byte by byte, every
 /// two-way split, and (for short inputs) every three-way split.
-pub fn chunkings(input: &[u8]) -> Vec<Vec<&[u8]>> {
+pub(crate) fn chunkings(input: &[u8]) -> Vec<Vec<&[u8]>> {
     let mut all = vec![vec![input], input.chunks(1).collect()];
     for i in 0..=input.len() {
         all.push(split_at(input, &[i]));
@@ -171,6 +174,6 @@ pub fn chunkings(input: &[u8]) -> Vec<Vec<&[u8]>> {
 }
 
 /// Shorthand for an expected event.
-pub fn ev(event_type: &str, data: &str, id: &str) -> Out {
+pub(crate) fn ev(event_type: &str, data: &str, id: &str) -> Out {
     Out::Event(event_type.into(), data.into(), id.into())
 }

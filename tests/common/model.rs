@@ -2,6 +2,8 @@
 //! HTML 9.2.5-9.2.6), taking the whole stream at once. It favours being
 //! obviously right over being fast: decode, strip the BOM, split into lines,
 //! interpret each line. Shared with the fuzz crate via `#[path]`.
+// Also compiled into the fuzz crate (`#[path]`), which re-exports it.
+#![allow(unreachable_pub)]
 #![allow(dead_code)]
 // The model mirrors the spec's prose step by step; match guards would hide that.
 #![allow(clippy::collapsible_match)]
