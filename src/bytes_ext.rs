@@ -12,7 +12,7 @@ use crate::decoder::{Config, Decoder, Discarded, Item};
 
 use crate::error::DecodeError;
 
-/// A dispatched event whose fields are [`Bytes`]. It is `'static + Send`,
+/// A dispatched event whose fields are `bytes::Bytes`. It is `'static + Send`,
 /// so it can move to another task.
 ///
 /// Fields that lay inside one input chunk share that chunk's memory

@@ -622,7 +622,9 @@ pub trait Encode: Sealed {
         Ok(n)
     }
 
-    /// Writes into a [`bytes::BufMut`] (for example a reused `BytesMut`).
+    /// Writes into a [`BufMut`][BufMutTrait] (for example a reused `BytesMut`).
+    ///
+    /// [BufMutTrait]: ::bytes::BufMut
     /// Returns the number of bytes written.
     ///
     /// # Errors

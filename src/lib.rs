@@ -10,6 +10,36 @@
 //! panics; limits on line and event size give typed errors and the stream
 //! goes on.
 //!
+//! # Where to start
+//!
+//! | you are writing | start from | feature |
+//! |---|---|---|
+//! | a client over any HTTP stack (reqwest, hyper, ...) | [`stream::EventStream`] over the body's byte stream; on reconnect send [`stream::EventStream::last_event_id`] as `Last-Event-ID` | `futures` |
+//! | a client over blocking I/O | [`io::EventReader`], an iterator of [`OwnedEvent`]s | `std` |
+//! | your own I/O loop, fastest path | [`Decoder::feed_all`] (every item of a chunk in one call) or [`Decoder::feed`] (one item per call) | none |
+//! | a server | [`encode::Message`] (and [`encode::Comment`] for keep-alives, [`encode::Retry`]) written with [`encode::Encode`] into a reused buffer; [`encode::CONTENT_TYPE`] for the header | none |
+//! | a proxy that inspects or rewrites a stream | [`bytes::BytesDecoder`] with [`Config::raw_frames`]: forward the raw bytes of what you keep, re-encode what you change | `bytes` |
+//! | tokio codecs (`FramedRead` / `FramedWrite`) | [`codec::SseCodec`] | `tokio-util` |
+//! | firmware without an allocator | [`Decoder::with_buffers`] over [`ArrayBuffer`] or [`SliceBuffer`] storage | none |
+//!
+//! One vocabulary runs through every layer: a decoder yields items
+//! ([`Item`], [`bytes::BytesItem`]); "need more input" is `None` (in
+//! [`Feed::item`] as in an iterator); `finish` ends a stream and reports
+//! what it [`Discarded`]; every adapter reports [`ReadError`] (the
+//! transport's error, or a [`DecodeError`] after which it goes on).
+//!
+//! # Architecture
+//!
+//! Bytes flow through four floors, each built only on the ones below it:
+//! `scan` splits bytes into lines (BOM, CR/LF/CRLF, a line straddling
+//! chunks); `field` splits a line into a field name and value (one-space
+//! strip, `retry` digits, `id` without NUL); the [`Decoder`] turns fields
+//! into events ("process the field", "dispatch the event") with the last
+//! event id and the limits; the adapters ([`bytes`], [`stream`], [`codec`],
+//! [`io`]) only drive the decoder and never parse. The [`encode`] module
+//! stands apart and shares only the field checks, so that nothing it
+//! writes can decode differently.
+//!
 //! # Decoding a stream that arrives in pieces
 //! ```
 //! # #[cfg(feature = "alloc")] {
@@ -47,6 +77,59 @@
 //! # Ok::<(), ssewire::InvalidValue>(())
 //! ```
 //!
+//! # A client over an HTTP body (feature `futures`)
+//! Any stream of byte chunks works: `reqwest`'s `response.bytes_stream()`,
+//! hyper's `http_body_util::BodyDataStream::new(body)`, a channel.
+//! ```
+//! # #[cfg(feature = "futures")] {
+//! use futures::{executor::block_on, stream};
+//! use ssewire::stream::EventStream;
+//! use ssewire::ReadError;
+//!
+//! let body = stream::iter([Ok::<_, std::io::Error>(&b"id: 7\ndata: hel"[..]), Ok(b"lo\n\n")]);
+//! let mut events = EventStream::new(body);
+//! block_on(async {
+//!     while let Some(next) = events.next_event().await {
+//!         match next {
+//!             Ok(ev) => assert_eq!(ev.data_lossy(), "hello"),
+//!             Err(ReadError::Decode(e)) => eprintln!("event dropped: {e}"), // goes on
+//!             Err(ReadError::Transport(e)) => return eprintln!("reconnect: {e}"),
+//!         }
+//!     }
+//! });
+//! // Reconnect with this as `Last-Event-ID`, after `events.retry()` ms.
+//! assert_eq!(events.last_event_id(), b"7");
+//! # }
+//! ```
+//!
+//! # A proxy that forwards what it keeps byte for byte (feature `bytes`)
+//! ```
+//! # #[cfg(feature = "bytes")] {
+//! use ssewire::bytes::{BytesDecoder, BytesItem};
+//! use ssewire::encode::Encode;
+//! use ssewire::Config;
+//!
+//! let mut dec = BytesDecoder::with_config(Config::default().raw_frames(Config::DEFAULT_MAX_FRAME_LEN));
+//! dec.push(bytes::Bytes::from_static(b": hi\r\n\r\nevent: secret\ndata: x\n\ndata: keep\n\n"));
+//! let _ = dec.finish(); // end of the upstream body
+//! let mut out = Vec::new();
+//! for item in dec {
+//!     match item {
+//!         // Rewrite what you change ...
+//!         Ok(BytesItem::Event(ev)) if &ev.event_type()[..] == b"secret" => {
+//!             ev.to_encode().with_data("[redacted]").encode_vec(&mut out);
+//!         }
+//!         // ... and forward everything else exactly as it came.
+//!         Ok(BytesItem::Event(ev)) => out.extend_from_slice(ev.raw().unwrap()),
+//!         Ok(BytesItem::Blank { raw: Some(raw) } | BytesItem::Trailing(raw)) => out.extend_from_slice(&raw),
+//!         _ => {}
+//!     }
+//! }
+//! // `to_encode` restates the last event id (empty here), which changes nothing.
+//! assert_eq!(out, b": hi\r\n\r\nevent: secret\nid\ndata: [redacted]\n\ndata: keep\n\n");
+//! # }
+//! ```
+//!
 //! # Without `std` or `alloc`
 //! With `default-features = false` the crate is `#![no_std]` and needs no
 //! allocator: give the decoder fixed storage. Their sizes cap line and data
@@ -65,7 +148,7 @@
 //! |---------|---------|------|
 //! | `std`   | yes     | `std::io::Write` encoding, the [`io`] reader adapter; implies `alloc` |
 //! | `alloc` | via std | growable buffers ([`Decoder::new`]), [`OwnedEvent`], lossy `Cow<str>` accessors, `Vec` encoding |
-//! | `bytes` | no      | [`bytes::BytesDecoder`]: `'static` events sharing the input `Bytes`, raw frames for proxies; `bytes::BufMut` encoding; implies `alloc` |
+//! | `bytes` | no      | [`bytes::BytesDecoder`]: `'static` events sharing the input `Bytes`, raw frames for proxies; `BufMut` encoding; implies `alloc` |
 //! | `futures` | no    | [`stream::EventStream`]: a `futures_core::Stream` of events from any stream of byte chunks; implies `bytes` |
 //! | `tokio-util` | no | [`codec::SseCodec`] for `FramedRead` / `FramedWrite`; implies `bytes` and `std` |
 //!
