@@ -1156,3 +1156,182 @@ impl<B: Buffer> LineDecoder<B> {
         self.scanner.scanned
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The design note's invariants, driven to their edges. These run
+    //! without `alloc` (fixed buffers) and, where it matters, with it.
+    use super::*;
+    use crate::buffer::ArrayBuffer;
+
+    type Fixed = Decoder<ArrayBuffer<64>>;
+
+    fn fixed() -> Fixed {
+        Decoder::with_buffers(Buffers::default(), &Config::default())
+    }
+
+    /// Feeds `chunks` (copied into one reused scratch array that is
+    /// overwritten between calls) and records each event's data, each
+    /// error, through `feed_all` and through `feed`.
+    fn run(chunks: &[&[u8]], config: &Config) -> [([u8; 64], usize, u32); 2] {
+        let mut results = [([0u8; 64], 0usize, 0u32); 2];
+        for (path, result) in results.iter_mut().enumerate() {
+            let mut dec: Fixed = Decoder::with_buffers(Buffers::default(), config);
+            let (out, len, errors) = result;
+            let mut scratch = [0u8; 64];
+            for chunk in chunks {
+                // Invariant 1: nothing may point into the last chunk, so
+                // scribble over it before the next call.
+                scratch.fill(b'#');
+                scratch[..chunk.len()].copy_from_slice(chunk);
+                let chunk = &scratch[..chunk.len()];
+                let mut take = |item: Result<Item<'_>, DecodeError>| match item {
+                    Ok(Item::Event(ev)) => {
+                        out[*len..*len + ev.data().len()].copy_from_slice(ev.data());
+                        *len += ev.data().len();
+                        out[*len] = b'|';
+                        *len += 1;
+                    }
+                    Ok(_) => {}
+                    Err(_) => *errors += 1,
+                };
+                if path == 0 {
+                    dec.feed_all(chunk, &mut take);
+                } else {
+                    let mut rest = chunk;
+                    loop {
+                        let f = dec.feed(rest);
+                        rest = &rest[f.consumed..];
+                        match f.item {
+                            Some(item) => take(item),
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+        results
+    }
+
+    fn check(chunks: &[&[u8]], config: &Config, want: &[u8], want_errors: u32) {
+        for (path, (out, len, errors)) in run(chunks, config).iter().enumerate() {
+            assert_eq!(&out[..*len], want, "path {path}, chunks {chunks:?}");
+            assert_eq!(*errors, want_errors, "path {path}, chunks {chunks:?}");
+        }
+    }
+
+    #[test]
+    fn no_location_into_a_chunk_survives_a_call() {
+        // Data and type located in the first chunk, dispatched in the next.
+        check(
+            &[b"event: t\ndata: abc\n", b"\n"],
+            &Config::default(),
+            b"abc|",
+            0,
+        );
+        // The one-step path returns mid-event (a retry) and must copy too.
+        check(
+            &[b"data: abc\nretry: 5\n", b"\n"],
+            &Config::default(),
+            b"abc|",
+            0,
+        );
+    }
+
+    #[test]
+    fn joined_data_starts_from_a_clean_buffer() {
+        check(
+            &[b"data: a\ndata: b\n\ndata: c\ndata: d\n\n"],
+            &Config::default(),
+            b"a\nb|c\nd|",
+            0,
+        );
+    }
+
+    #[test]
+    fn straddling_data_lines_join_across_chunks() {
+        check(
+            &[b"data: ab", b"c\ndata: de", b"f\n\n"],
+            &Config::default(),
+            b"abc\ndef|",
+            0,
+        );
+        check(
+            &[b"data: ab", b"c\n", b"data: x\n\n"],
+            &Config::default(),
+            b"abc\nx|",
+            0,
+        );
+    }
+
+    #[test]
+    fn limits_are_logical_whatever_the_chunking() {
+        let mut config = Config::default();
+        config.max_data_len(5);
+        let input = b"data: abc\ndata: de\n\ndata: abc\ndata: d\n\n";
+        for cut in 0..=input.len() {
+            let (a, b) = input.split_at(cut);
+            // 3 + 1 + 2 = 6 bytes is over; 3 + 1 + 1 = 5 is not.
+            check(&[a, b], &config, b"abc\nd|", 1);
+        }
+    }
+
+    #[test]
+    fn a_fixed_buffer_caps_its_limit_and_appends_never_fail() {
+        // Joined data of exactly the data buffer's size (31 + LF + 32 = 64)
+        // fits; one byte more (65) is refused with a typed error, and the
+        // next event still comes. Lines stay under the line buffer's 64.
+        let mut input = [0u8; 2 * (6 + 31 + 1 + 6 + 33 + 2) + 9];
+        let mut at = 0;
+        for last in [32, 33] {
+            for (part, n) in [
+                (&b"data: "[..], 0),
+                (b"", 31),
+                (b"\ndata: ", 0),
+                (b"", last),
+            ] {
+                input[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+                input[at..at + n].fill(b'x');
+                at += n;
+            }
+            input[at..at + 2].copy_from_slice(b"\n\n");
+            at += 2;
+        }
+        input[at..at + 9].copy_from_slice(b"data: k\n\n");
+        let input = &input[..at + 9];
+        for size in [1, 7, input.len()] {
+            let mut dec = fixed();
+            let mut seen = [0usize; 3];
+            for chunk in input.chunks(size) {
+                dec.feed_all(chunk, |item| match item {
+                    Ok(Item::Event(ev)) if ev.data().len() == 64 => seen[0] += 1,
+                    Ok(Item::Event(ev)) if ev.data() == b"k" => seen[1] += 1,
+                    Ok(Item::Event(ev)) => panic!("unexpected event {ev:?}"),
+                    Ok(_) => {}
+                    Err(DecodeError::DataTooLong { max: 64 }) => seen[2] += 1,
+                    Err(e) => panic!("unexpected {e}"),
+                });
+            }
+            assert_eq!(seen, [1, 1, 1], "chunk size {size}");
+        }
+    }
+
+    #[test]
+    fn finish_reports_and_forgets_an_unterminated_event() {
+        let mut dec = fixed();
+        dec.feed_all(b"id: 1\n\ndata: x\nid: 2\n", |_| {});
+        let end = dec.finish();
+        assert!(end.incomplete_event && !end.partial_line);
+        assert_eq!(dec.last_event_id(), b"1");
+        // The new stream starts clean: no stale data joins the next event.
+        let mut n = 0;
+        dec.feed_all(b"data: y\n\n", |item| {
+            if let Ok(Item::Event(ev)) = item {
+                assert_eq!(ev.data(), b"y");
+                n += 1;
+            }
+        });
+        assert_eq!(n, 1);
+    }
+}
