@@ -1,7 +1,8 @@
 //! Storage for the bytes the decoder must keep between chunks.
 //!
-//! The decoder needs four buffers: the line that straddles two chunks, the
-//! event's joined data, the event type, and the last event id. With the
+//! The decoder needs five buffers: the line that straddles two chunks, the
+//! event's joined data, the event type, the last event id, and an id read
+//! in the current block (committed by its blank line). With the
 //! `alloc` feature they are `Vec<u8>`s that grow as needed (up to the
 //! configured limits). Without it the caller supplies fixed storage:
 //! [`SliceBuffer`] over a `&mut [u8]`, or [`ArrayBuffer`] that owns an array.
@@ -26,6 +27,19 @@ pub trait Buffer {
     /// The most bytes this buffer can ever hold, or `None` when it grows
     /// without a fixed bound.
     fn capacity_limit(&self) -> Option<usize>;
+
+    /// Bytes of heap memory this buffer holds (0 for fixed storage, the
+    /// default).
+    fn heap_capacity(&self) -> usize {
+        0
+    }
+
+    /// Gives heap memory back, keeping room for at least `keep` bytes and
+    /// for what it holds. Fixed storage has nothing to give back (the
+    /// default does nothing).
+    fn shrink_to(&mut self, keep: usize) {
+        let _ = keep;
+    }
 }
 
 #[cfg(feature = "alloc")]
@@ -49,6 +63,13 @@ impl Buffer for alloc::vec::Vec<u8> {
     #[inline]
     fn capacity_limit(&self) -> Option<usize> {
         None
+    }
+    #[inline]
+    fn heap_capacity(&self) -> usize {
+        self.capacity()
+    }
+    fn shrink_to(&mut self, keep: usize) {
+        alloc::vec::Vec::shrink_to(self, keep);
     }
 }
 

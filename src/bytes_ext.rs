@@ -18,6 +18,17 @@ use crate::error::DecodeError;
 /// Fields that lay inside one input chunk share that chunk's memory
 /// (reference-counted, no copy); data that straddled chunks or joined
 /// several `data` lines was copied once.
+///
+/// # Memory kept alive
+/// A shared field keeps its whole input chunk alive for as long as the
+/// event (or a clone of the field) lives. To bound that, a field is shared
+/// only when its chunk is at most `max(`[`Config::max_pin`]`, 4 × the
+/// field)` bytes (64 KiB by default, more than a typical network read);
+/// otherwise it is copied into a shared 16 KiB block. So a queued or
+/// retained event pins at most about `max(max_pin, 4 × its data)` per field
+/// plus its share of one copy block, never a whole multi-megabyte read.
+/// Raw frames ([`Config::raw_frames`]) always share, as they are meant to
+/// be forwarded and dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BytesEvent {
     event_type: Bytes,
@@ -235,11 +246,14 @@ struct Convert {
     report_blanks: bool,
     last_id: Bytes,
     copies: BytesMut,
+    /// See [`Config::max_pin`].
+    max_pin: usize,
 }
 
 impl Convert {
-    /// `part` as `Bytes`: shared with `chunk` when it lies inside it, else
-    /// copied once.
+    /// `part` as `Bytes`: shared with `chunk` when it lies inside it and
+    /// the chunk is not much larger than the part ([`Config::max_pin`]),
+    /// else copied once.
     #[inline]
     fn share(&mut self, chunk: &Bytes, part: &[u8]) -> Bytes {
         if part.is_empty() {
@@ -247,7 +261,8 @@ impl Convert {
         }
         let base = chunk.as_ptr() as usize;
         let p = part.as_ptr() as usize;
-        if p >= base && p + part.len() <= base + chunk.len() {
+        let inside = p >= base && p + part.len() <= base + chunk.len();
+        if inside && chunk.len() <= self.max_pin.max(part.len().saturating_mul(4)) {
             chunk.slice(p - base..p - base + part.len())
         } else {
             self.copy(part)
@@ -395,6 +410,7 @@ impl BytesDecoder {
                 report_blanks: config.blank_lines,
                 last_id: Bytes::new(),
                 copies: BytesMut::new(),
+                max_pin: config.max_pin,
             },
         }
     }

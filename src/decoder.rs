@@ -81,13 +81,29 @@ pub struct Config {
     pub(crate) comments: bool,
     pub(crate) blank_lines: bool,
     pub(crate) raw_frames: Option<usize>,
+    pub(crate) max_idle_buffer: usize,
+    pub(crate) max_pin: usize,
 }
 
 impl Config {
-    /// The default maximum line length: 1 MiB.
-    pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
-    /// The default maximum data length of one event: 4 MiB.
-    pub const DEFAULT_MAX_DATA_LEN: usize = 4 << 20;
+    /// The default maximum line length: 16 MiB.
+    ///
+    /// Real streams carry long lines: image generation sends a whole
+    /// base64 image (commonly 1-5 MB) as one `data:` line, and 1 MiB caps
+    /// are the most reported SSE client failure in other ecosystems. 16 MiB
+    /// is several times the largest such line seen, and still bounds what a
+    /// misbehaving server can make a decoder hold. With growable buffers a
+    /// decoder holds at most about `max_line_len + max_data_len` (plus an
+    /// eighth) while such an event is in flight, and gives it back once the
+    /// event is handed out (see [`Config::max_idle_buffer`]).
+    pub const DEFAULT_MAX_LINE_LEN: usize = 16 << 20;
+    /// The default maximum data length of one event: 32 MiB (two maximal
+    /// lines; see [`Config::DEFAULT_MAX_LINE_LEN`] for the memory it allows).
+    pub const DEFAULT_MAX_DATA_LEN: usize = 32 << 20;
+    /// The default [`Config::max_idle_buffer`]: 16 KiB.
+    pub const DEFAULT_MAX_IDLE_BUFFER: usize = 16 << 10;
+    /// The default [`Config::max_pin`]: 64 KiB.
+    pub const DEFAULT_MAX_PIN: usize = 64 << 10;
 
     /// Longest line accepted, in bytes, line ending excluded (default
     /// [`Config::DEFAULT_MAX_LINE_LEN`]). A longer line yields
@@ -123,8 +139,36 @@ impl Config {
 }
 
 impl Config {
-    /// The default maximum raw frame length: 8 MiB.
-    pub const DEFAULT_MAX_FRAME_LEN: usize = 8 << 20;
+    /// The default maximum raw frame length: 64 MiB (a block at the default
+    /// line and data limits, with room for its field names).
+    pub const DEFAULT_MAX_FRAME_LEN: usize = 64 << 20;
+
+    /// The largest capacity a growable buffer keeps once it is idle
+    /// (default [`Config::DEFAULT_MAX_IDLE_BUFFER`]). When a chunk is used up
+    /// (the end of a `feed_all` call, or `feed` returning `None`), buffers
+    /// larger than this that hold nothing still needed are released, so a
+    /// long-lived, idle connection holds a small constant whatever it once
+    /// received; buffers at or under it are kept, so ordinary traffic does
+    /// not allocate. The price: an event larger than this that straddles
+    /// chunks may cost a few allocations when the decoder went idle before
+    /// it (raise it for streams of large events). [`Decoder::shrink`]
+    /// releases everything idle at once. Fixed buffers have nothing to
+    /// release.
+    pub fn max_idle_buffer(&mut self, bytes: usize) -> &mut Self {
+        self.max_idle_buffer = bytes;
+        self
+    }
+
+    /// How much input a zero-copy field may keep alive (the `bytes` layer;
+    /// default [`Config::DEFAULT_MAX_PIN`]). A `Bytes` field shares its
+    /// input chunk only when that chunk is at most `max(max_pin, 4 × the
+    /// field's length)` bytes; a smaller field of a larger chunk is copied
+    /// (once, into a shared 16 KiB block), so a retained event never pins a
+    /// large read for a few bytes of data. `usize::MAX` shares always.
+    pub fn max_pin(&mut self, bytes: usize) -> &mut Self {
+        self.max_pin = bytes;
+        self
+    }
 
     /// Hand out each block's exact input bytes (raw frames, for proxies
     /// that forward what they do not change byte for byte), up to `max_len`
@@ -142,6 +186,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             raw_frames: None,
+            max_idle_buffer: Self::DEFAULT_MAX_IDLE_BUFFER,
+            max_pin: Self::DEFAULT_MAX_PIN,
             max_line_len: Self::DEFAULT_MAX_LINE_LEN,
             max_data_len: Self::DEFAULT_MAX_DATA_LEN,
             comments: false,
@@ -551,6 +597,8 @@ pub struct Decoder<B: Buffer = DefaultBuffer> {
     id: IdState<B>,
     retry: Option<u64>,
     comments: bool,
+    /// Release idle buffers above this capacity.
+    max_idle: usize,
     /// Report blank lines that dispatch nothing (the `bytes` module turns
     /// this on for raw frames).
     pub(crate) blank_lines: bool,
@@ -650,6 +698,7 @@ impl<B: Buffer> Decoder<B> {
             },
             retry: None,
             comments: config.comments,
+            max_idle: config.max_idle_buffer,
             blank_lines: config.blank_lines,
             work: Work::default(),
         }
@@ -743,7 +792,60 @@ impl<B: Buffer> Decoder<B> {
         self.event.data = Data::None;
         self.event.event_type = Type::Unset;
         self.id.has_pending = false;
+        self.release_idle(self.max_idle);
         end
+    }
+
+    /// Releases the heap memory of idle buffers: those over `keep` bytes of
+    /// capacity that hold nothing still needed (a partial line, data or a
+    /// type of the event being read, a pending id) are emptied and given
+    /// back; the last event id keeps just its bytes.
+    fn release_idle(&mut self, keep: usize) {
+        // A buffer in use (a line in progress, the data of the event being
+        // read) is left alone: shrinking it would make its next append
+        // reallocate. The last event id keeps its bytes, without slack.
+        fn release<B: Buffer>(buf: &mut B, live: bool, keep: usize) {
+            if !live && buf.heap_capacity() > keep {
+                buf.clear();
+                buf.shrink_to(0);
+            }
+        }
+        let data = self.event.data;
+        let line_live =
+            self.lines.scanner.state == State::Partial || matches!(data, Data::Line(..));
+        release(&mut self.lines.line, line_live, keep);
+        release(&mut self.event.data_buf, matches!(data, Data::Buf(_)), keep);
+        release(
+            &mut self.event.type_buf,
+            self.event.event_type == Type::Buf,
+            keep,
+        );
+        release(&mut self.id.pending, self.id.has_pending, keep);
+        if self.id.committed.heap_capacity() > keep.max(self.id.committed.as_bytes().len()) {
+            self.id.committed.shrink_to(0);
+        }
+    }
+
+    /// Gives back the heap memory of every buffer that holds nothing still
+    /// needed, whatever its size (see [`Config::max_idle_buffer`] for the
+    /// automatic release of large idle buffers). Fixed buffers are
+    /// unaffected.
+    ///
+    /// # Example
+    /// ```
+    /// # #[cfg(feature = "alloc")] {
+    /// let mut dec = ssewire::Decoder::new();
+    /// dec.feed_all(b"data: ", |_| {});
+    /// dec.feed_all(&[b'x'; 1000], |_| {}); // a line in progress: kept
+    /// dec.shrink();
+    /// let mut n = 0;
+    /// dec.feed_all(b"\n\n", |item| n += usize::from(item.is_ok()));
+    /// assert_eq!(n, 1);
+    /// dec.shrink(); // idle now: everything is given back
+    /// # }
+    /// ```
+    pub fn shrink(&mut self) {
+        self.release_idle(0);
     }
 
     /// Processes one line (spec: "process the field", or dispatch on a
@@ -904,8 +1006,8 @@ impl<B: Buffer> Decoder<B> {
         while self.lines.scanner.state != State::LineStart {
             let resumed = self.lines.resume(chunk, &mut pos);
             match resumed {
-                Resume::LineStart => break,
-                Resume::NeedInput => return chunk.len(),
+                // The chunk is used up (pos is its end): finish below.
+                Resume::LineStart | Resume::NeedInput => break,
                 Resume::TooLong => {
                     let e = self.line_too_long();
                     if f(pos, Err(e)).is_break() {
@@ -944,6 +1046,9 @@ impl<B: Buffer> Decoder<B> {
             let _ = f(chunk.len(), Err(e));
         }
         self.event.flush(chunk);
+        // Nothing borrows the buffers any more: give back what a large
+        // event left behind.
+        self.release_idle(self.max_idle);
         chunk.len()
     }
 
@@ -1030,6 +1135,11 @@ impl<B: Buffer> Decoder<B> {
                 if !matches!(outcome, Outcome::Event(..)) {
                     // Invariant 1: the next call gets another slice.
                     self.event.flush(chunk);
+                }
+                if scan == Scan::NeedInput {
+                    // The chunk is used up and nothing is borrowed: give
+                    // back what a large event left behind.
+                    self.release_idle(self.max_idle);
                 }
                 let span = span.unwrap_or(Span::Chunk(0, 0));
                 return Feed {
@@ -1333,5 +1443,27 @@ mod tests {
             }
         });
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn set_last_event_id_overrides_an_id_pending_in_the_block() {
+        // Documented answer: the value set wins; the pending `id: 5` of the
+        // unfinished block is forgotten, and the block's blank line keeps 9.
+        let mut dec = fixed();
+        dec.feed_all(b"id: 5\ndata: x\n", |_| {});
+        assert_eq!(dec.last_event_id(), b"");
+        dec.set_last_event_id(b"9").unwrap();
+        let mut seen = 0;
+        dec.feed_all(b"\n", |item| {
+            if let Ok(Item::Event(ev)) = item {
+                assert_eq!((ev.data(), ev.last_event_id()), (&b"x"[..], &b"9"[..]));
+                seen += 1;
+            }
+        });
+        assert_eq!(seen, 1);
+        assert_eq!(dec.last_event_id(), b"9");
+        // A later `id` line still takes over, as usual.
+        dec.feed_all(b"id: 10\n\n", |_| {});
+        assert_eq!(dec.last_event_id(), b"10");
     }
 }

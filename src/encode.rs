@@ -38,8 +38,7 @@
 
 use core::fmt;
 
-use crate::error::{BufferTooSmall, InvalidValue};
-use crate::event::Lossy;
+use crate::error::{BufferTooSmall, FmtError, InvalidValue};
 use crate::field::{check_id, check_line};
 
 /// The media type of an event stream, for the `Content-Type` header.
@@ -443,14 +442,33 @@ impl<T: Encode> Sealed for [T] {
     }
 }
 
-/// Counts bytes instead of writing them.
+/// Counts bytes instead of writing them. Saturates: a length past
+/// `usize::MAX` (possible on 32-bit targets for large slices of items) is
+/// reported as `usize::MAX`, which no buffer can hold, never as a wrapped
+/// small number.
 struct Counter(usize);
 
 impl Sink for Counter {
     type Error = core::convert::Infallible;
     #[inline]
     fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
-        self.0 += bytes.len();
+        self.0 = self.0.saturating_add(bytes.len());
+        Ok(())
+    }
+}
+
+/// Checks that every piece is UTF-8 (for `fmt::Write` sinks), and counts.
+struct Utf8Check(usize);
+
+impl Sink for Utf8Check {
+    type Error = FmtError;
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> Result<(), FmtError> {
+        // Pieces are whole values, names or ASCII punctuation; values are
+        // split only at CR and LF, which never fall inside a UTF-8
+        // sequence, so checking piece by piece checks the whole.
+        core::str::from_utf8(bytes).map_err(|_| FmtError::NotUtf8)?;
+        self.0 = self.0.saturating_add(bytes.len());
         Ok(())
     }
 }
@@ -483,13 +501,12 @@ impl Sink for SliceSink<'_> {
 struct FmtSink<'w, W: ?Sized>(&'w mut W);
 
 impl<W: fmt::Write + ?Sized> Sink for FmtSink<'_, W> {
-    type Error = fmt::Error;
+    type Error = FmtError;
     #[inline]
-    fn put(&mut self, bytes: &[u8]) -> fmt::Result {
-        match core::str::from_utf8(bytes) {
-            Ok(s) => self.0.write_str(s),
-            Err(_) => fmt::Write::write_fmt(self.0, format_args!("{}", Lossy(bytes))),
-        }
+    fn put(&mut self, bytes: &[u8]) -> Result<(), FmtError> {
+        // Checked by `Utf8Check` before anything was written.
+        let s = core::str::from_utf8(bytes).map_err(|_| FmtError::NotUtf8)?;
+        Ok(self.0.write_str(s)?)
     }
 }
 
@@ -563,26 +580,39 @@ pub trait Encode: Sealed {
     }
 
     /// Writes into any [`fmt::Write`] (a `String`, a `heapless::String`, a
-    /// formatter...). Bytes that are not valid UTF-8 are written as U+FFFD,
-    /// which is what every decoder turns them into anyway.
+    /// formatter...), returning the number of bytes written: exactly
+    /// [`Encode::encoded_len`].
     ///
     /// # Errors
-    /// When the writer fails.
+    /// [`FmtError::NotUtf8`] when a value is not valid UTF-8 (a `fmt::Write`
+    /// cannot carry it exactly; nothing is written), [`FmtError::Write`]
+    /// when the writer fails.
     ///
     /// # Example
     /// ```
     /// use ssewire::encode::{Encode, Message};
+    /// use ssewire::FmtError;
     /// let mut s = String::new();
-    /// Message::new("a\r\nb").encode_fmt(&mut s).unwrap();
-    /// assert_eq!(s, "data: a\ndata: b\n\n");
+    /// let n = Message::new("a\r\nb").encode_fmt(&mut s)?;
+    /// assert_eq!((s.as_str(), n), ("data: a\ndata: b\n\n", 17));
+    /// assert_eq!(Message::new(b"\xFF").encode_fmt(&mut s), Err(FmtError::NotUtf8));
+    /// assert_eq!(s.len(), 17); // nothing more written
+    /// # Ok::<(), FmtError>(())
     /// ```
-    fn encode_fmt<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
-        self.emit(&mut FmtSink(w))
+    fn encode_fmt<W: fmt::Write + ?Sized>(&self, w: &mut W) -> Result<usize, FmtError> {
+        let mut check = Utf8Check(0);
+        self.emit(&mut check)?;
+        self.emit(&mut FmtSink(w))?;
+        Ok(check.0)
     }
 
     /// Appends to a `Vec<u8>`, reserving exactly [`Encode::encoded_len`]
     /// first (a reused `Vec` with room does not allocate). Returns the number
     /// of bytes appended.
+    ///
+    /// # Panics
+    /// When the `Vec` cannot grow that much (over `isize::MAX` bytes), as
+    /// any `Vec` growth does.
     #[cfg(feature = "alloc")]
     fn encode_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
         let n = self.encoded_len();
@@ -623,8 +653,6 @@ pub trait Encode: Sealed {
     }
 
     /// Writes into a [`BufMut`][BufMutTrait] (for example a reused `BytesMut`).
-    ///
-    /// [BufMutTrait]: ::bytes::BufMut
     /// Returns the number of bytes written.
     ///
     /// # Errors
@@ -639,6 +667,8 @@ pub trait Encode: Sealed {
     /// Message::new("x").encode_buf(&mut buf).unwrap();
     /// assert_eq!(&buf[..], b"data: x\n\n");
     /// ```
+    ///
+    /// [BufMutTrait]: ::bytes::BufMut
     #[cfg(feature = "bytes")]
     fn encode_buf<M: bytes::BufMut + ?Sized>(&self, buf: &mut M) -> Result<usize, BufferTooSmall> {
         let needed = self.encoded_len();
@@ -673,7 +703,7 @@ mod tests {
     macro_rules! assert_enc {
         ($item:expr, $want:expr) => {{
             let (out, n) = enc(&$item);
-            assert_eq!(Lossy(&out[..n]), Lossy($want));
+            assert_eq!(crate::Lossy(&out[..n]), crate::Lossy($want));
         }};
     }
 

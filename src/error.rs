@@ -125,6 +125,35 @@ impl fmt::Display for BufferTooSmall {
 
 impl core::error::Error for BufferTooSmall {}
 
+/// Why [`Encode::encode_fmt`](crate::encode::Encode::encode_fmt) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FmtError {
+    /// A value is not valid UTF-8, which a `fmt::Write` cannot carry
+    /// exactly. Nothing was written. (Use a byte sink, or decode the value
+    /// lossily yourself first, which is what every decoder does.)
+    NotUtf8,
+    /// The writer failed; part of the output may have been written.
+    Write,
+}
+
+impl fmt::Display for FmtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FmtError::NotUtf8 => f.write_str("value is not valid UTF-8; nothing written"),
+            FmtError::Write => f.write_str("the writer failed"),
+        }
+    }
+}
+
+impl core::error::Error for FmtError {}
+
+impl From<fmt::Error> for FmtError {
+    fn from(_: fmt::Error) -> Self {
+        FmtError::Write
+    }
+}
+
 /// A value cannot be written as an `event` or `id` field, or as a
 /// `Last-Event-ID` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

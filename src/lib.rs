@@ -186,7 +186,7 @@ pub mod stream;
 
 pub use buffer::{ArrayBuffer, Buffer, SliceBuffer};
 pub use decoder::{Buffers, Config, Decoder, DefaultBuffer, Discarded, Feed, Item, LineDecoder};
-pub use error::{BufferTooSmall, DecodeError, InvalidValue, ReadError};
+pub use error::{BufferTooSmall, DecodeError, FmtError, InvalidValue, ReadError};
 #[cfg(feature = "alloc")]
 pub use event::OwnedEvent;
 pub use event::{Event, Lossy};

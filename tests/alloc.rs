@@ -217,3 +217,98 @@ fn buffers_stay_within_an_eighth_of_the_longest_line() {
         );
     }
 }
+
+/// Live heap now, on this thread.
+fn live_now() -> isize {
+    LIVE.with(Cell::get)
+}
+
+#[test]
+fn idle_decoders_give_back_what_a_large_event_took() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    const EVENT: usize = 4 << 20;
+    // A 4 MiB event as 4 lines of 1 MiB, fed in 64 KiB chunks: every line
+    // straddles chunks (line buffer) and the lines join (data buffer).
+    let mut input = Vec::new();
+    for _ in 0..4 {
+        input.extend_from_slice(b"data: ");
+        input.resize(input.len() + (EVENT / 4) - 1, b'z');
+        input.push(b'\n');
+    }
+    input.extend_from_slice(b"id: 1\n\n");
+    let base = live_now();
+    let mut decoders: Vec<Decoder> = Vec::with_capacity(1000);
+    let holder = live_now() - base; // the Vec of decoders itself
+    for _ in 0..1000 {
+        let mut dec = Decoder::new();
+        let mut got = 0;
+        for chunk in input.chunks(64 << 10) {
+            dec.feed_all(chunk, |item| {
+                if let Ok(Item::Event(ev)) = item {
+                    got = ev.data().len();
+                }
+            });
+        }
+        assert_eq!(got, EVENT - 1);
+        decoders.push(dec);
+    }
+    let per_decoder = (live_now() - base - holder) / 1000;
+    eprintln!("each idle decoder holds {per_decoder} bytes after a 4 MiB event");
+    assert!(
+        per_decoder <= 16 << 10,
+        "each idle decoder holds {per_decoder} bytes"
+    );
+    // And an explicit shrink gives back everything idle.
+    for dec in &mut decoders {
+        dec.shrink();
+    }
+    let per_decoder = (live_now() - base - holder) / 1000;
+    assert!(
+        per_decoder <= 64,
+        "after shrink each decoder holds {per_decoder} bytes"
+    );
+    drop(decoders);
+}
+
+#[cfg(feature = "bytes")]
+#[test]
+fn retained_bytes_events_pin_at_most_the_bound() {
+    use ssewire::bytes::{BytesDecoder, BytesItem};
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    const CHUNK: usize = 1 << 20;
+    let base = live_now();
+    let mut kept = Vec::with_capacity(200);
+    let holder = live_now() - base;
+    let mut dec = BytesDecoder::new();
+    for i in 0..200u32 {
+        // A 1 MiB read holding one tiny event and a lot of comment padding.
+        let mut chunk = format!("data: {}\n\n", i % 10).into_bytes();
+        while chunk.len() < CHUNK - 16 {
+            chunk.extend_from_slice(b": padding......\n");
+        }
+        dec.push(bytes::Bytes::from(chunk));
+        for item in dec.by_ref() {
+            if let Ok(BytesItem::Event(ev)) = item {
+                kept.push(ev);
+            }
+        }
+    }
+    assert_eq!(kept.len(), 200);
+    let retained = live_now() - base - holder;
+    eprintln!("200 retained events hold {retained} bytes");
+    // Without the bound each event would pin its 1 MiB read (200 MiB).
+    // With it: the copies share 16 KiB blocks; allow the decoder's own
+    // buffers and one block of slack.
+    assert!(
+        retained <= 64 << 10,
+        "200 retained events hold {retained} bytes"
+    );
+    // Sharing is still the rule for reads no larger than `max_pin`.
+    let mut dec = BytesDecoder::new();
+    let chunk = bytes::Bytes::from_static(b"data: tiny\n\n");
+    dec.push(chunk.clone());
+    let Some(Ok(BytesItem::Event(ev))) = dec.next() else {
+        panic!()
+    };
+    assert_eq!(ev.data().as_ptr(), chunk[6..].as_ptr());
+}

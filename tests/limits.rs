@@ -213,3 +213,40 @@ fn error_reports_consumed_and_stream_goes_on() {
         .to_string()
         .contains("4 bytes"));
 }
+
+/// Real streams carry multi-megabyte lines (a base64 image in one `data:`
+/// line): the default limits take an 8 MiB line and an 8 MiB event of many
+/// lines, fed whole, in 4 KiB and in 61-byte chunks.
+#[cfg(feature = "alloc")]
+#[test]
+fn default_limits_take_an_8_mib_line_and_an_8_mib_event() {
+    const MIB8: usize = 8 << 20;
+    let mut one_line = b"data: ".to_vec();
+    one_line.extend((0..MIB8).map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"[i % 32]));
+    one_line.extend_from_slice(b"\n\n");
+    let mut many_lines = Vec::new();
+    let mut data_len = 0;
+    while data_len < MIB8 {
+        let n = 1000.min(MIB8 - data_len);
+        many_lines.extend_from_slice(b"data: ");
+        many_lines.extend(std::iter::repeat_n(b'y', n));
+        many_lines.push(b'\n');
+        data_len += n + 1;
+    }
+    many_lines.extend_from_slice(b"\n");
+    let want_many = data_len - 1;
+    for (input, want) in [(&one_line, MIB8), (&many_lines, want_many)] {
+        for size in [input.len(), 4096, 61] {
+            let mut dec = Decoder::new();
+            let mut got = Vec::new();
+            for chunk in input.chunks(size) {
+                dec.feed_all(chunk, |item| match item {
+                    Ok(ssewire::Item::Event(ev)) => got.push(ev.data().len()),
+                    Ok(_) => {}
+                    Err(e) => panic!("chunk size {size}: {e}"),
+                });
+            }
+            assert_eq!(got, [want], "chunk size {size}");
+        }
+    }
+}

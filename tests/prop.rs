@@ -299,3 +299,122 @@ proptest! {
         prop_assert_eq!(EventId::new(&v).is_ok(), !v.contains(['\r', '\n', '\0']));
     }
 }
+
+/// The sink properties need `Vec`, `std::io` and `String` sinks.
+#[cfg(feature = "std")]
+mod sinks {
+    use super::*;
+
+    /// One encoder input built from arbitrary bytes, when its values are valid.
+    #[derive(Debug, Clone)]
+    struct RawEvent {
+        ty: Vec<u8>,
+        data: Vec<u8>,
+        id: Option<Vec<u8>>,
+    }
+
+    fn raw_event() -> impl Strategy<Value = RawEvent> {
+        (bytes(), bytes(), proptest::option::of(bytes())).prop_map(|(ty, data, id)| RawEvent {
+            ty,
+            data,
+            id,
+        })
+    }
+
+    /// The decoder's view of encoded data: line breaks become LF (bytes kept).
+    fn normalise_bytes(data: &[u8]) -> Vec<u8> {
+        let mut s = Vec::new();
+        let mut i = 0;
+        while i < data.len() {
+            match data[i] {
+                b'\r' => {
+                    s.push(b'\n');
+                    if data.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                }
+                b => s.push(b),
+            }
+            i += 1;
+        }
+        s
+    }
+
+    proptest! {
+        /// Every sink writes exactly `encoded_len` bytes, the same bytes, or
+        /// refuses with a typed error and writes nothing; and what any sink
+        /// accepted decodes back to the input, byte for byte.
+        #[test]
+        fn every_sink_writes_encoded_len_or_refuses(evs in proptest::collection::vec(raw_event(), 1..6)) {
+            let mut msgs = Vec::new();
+            for e in &evs {
+                let Ok(t) = EventType::new(&e.ty) else {
+                    prop_assert!(e.ty.contains(&b'\r') || e.ty.contains(&b'\n'));
+                    continue;
+                };
+                let mut m = Message::new(&e.data).event_type(t);
+                if let Some(id) = &e.id {
+                    let Ok(i) = EventId::new(id) else {
+                        prop_assert!(id.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)));
+                        continue;
+                    };
+                    m = m.id(i);
+                }
+                msgs.push((e, m));
+            }
+            let items: Vec<Message<'_>> = msgs.iter().map(|(_, m)| *m).collect();
+            let len = items[..].encoded_len();
+
+            // Slice, exactly sized.
+            let mut slice = vec![0u8; len];
+            prop_assert_eq!(items[..].encode(&mut slice), Ok(len));
+            // Vec.
+            let mut v = b"prefix".to_vec();
+            prop_assert_eq!(items[..].encode_vec(&mut v), len);
+            prop_assert_eq!(&v[6..], &slice[..]);
+            // std::io::Write.
+            let mut cursor = std::io::Cursor::new(Vec::new());
+            prop_assert_eq!(items[..].encode_io(&mut cursor).unwrap(), len);
+            prop_assert_eq!(cursor.get_ref(), &slice);
+            // fmt::Write: exact, or refused when not UTF-8, writing nothing.
+            let mut s = String::from("prefix");
+            match items[..].encode_fmt(&mut s) {
+                Ok(n) => {
+                    prop_assert_eq!(n, len);
+                    prop_assert_eq!(&s.as_bytes()[6..], &slice[..]);
+                }
+                Err(e) => {
+                    prop_assert_eq!(e, ssewire::FmtError::NotUtf8);
+                    prop_assert!(std::str::from_utf8(&slice).is_err());
+                    prop_assert_eq!(s, "prefix");
+                }
+            }
+            #[cfg(feature = "bytes")]
+            {
+                let mut b = bytes::BytesMut::new();
+                prop_assert_eq!(items[..].encode_buf(&mut b), Ok(len));
+                prop_assert_eq!(&b[..], &slice[..]);
+            }
+
+            // Decoded back, byte for byte.
+            let mut got = Vec::new();
+            let mut dec = ssewire::Decoder::new();
+            dec.feed_all(&slice, |item| {
+                if let Ok(ssewire::Item::Event(ev)) = item {
+                    got.push((ev.raw_event_type().to_vec(), ev.data().to_vec(), ev.last_event_id().to_vec()));
+                }
+            });
+            let mut last_id = Vec::new();
+            let want: Vec<_> = msgs
+                .iter()
+                .map(|(e, _)| {
+                    if let Some(id) = &e.id {
+                        last_id = id.clone();
+                    }
+                    (e.ty.clone(), normalise_bytes(&e.data), last_id.clone())
+                })
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}

@@ -174,6 +174,25 @@ fn ssewire_bytes(chunks: &[Bytes]) -> (usize, usize) {
     (n, d)
 }
 
+/// The `Bytes` path with sharing unbounded (`max_pin` off): what the
+/// default's copying of small fields from huge reads costs.
+fn ssewire_bytes_pin_all(chunks: &[Bytes]) -> (usize, usize) {
+    let mut config = ssewire::Config::default();
+    config.max_pin(usize::MAX);
+    let mut dec = ssewire::bytes::BytesDecoder::with_config(&config);
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
+        dec.push(c.clone());
+        for item in dec.by_ref() {
+            if let Ok(ssewire::bytes::BytesItem::Event(ev)) = item {
+                n += 1;
+                d += ev.data().len();
+            }
+        }
+    }
+    (n, d)
+}
+
 /// sse-core's `next` takes any `bytes::Buf`: the chunk slice itself.
 fn sse_core_slice(chunks: &[Bytes]) -> (usize, usize) {
     let mut dec = sse_core::SseDecoder::with_limit(std::num::NonZeroUsize::MAX);
@@ -320,6 +339,7 @@ const DECODERS: &[(&str, Decode)] = &[
     ("ssewire (borrowed)", ssewire_borrowed),
     ("ssewire (borrowed, one step)", ssewire_one_step),
     ("ssewire (Bytes)", ssewire_bytes),
+    ("ssewire (Bytes, max_pin off)", ssewire_bytes_pin_all),
     ("sse-core (&[u8])", sse_core_slice),
     ("sse-core (Bytes)", sse_core),
     ("sse-stream", sse_stream),
