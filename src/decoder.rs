@@ -599,11 +599,27 @@ pub struct Decoder<B: Buffer = DefaultBuffer> {
     comments: bool,
     /// Release idle buffers above this capacity.
     max_idle: usize,
+    /// Where things are in the stream, for error offsets.
+    offsets: Offsets,
     /// Report blank lines that dispatch nothing (the `bytes` module turns
     /// this on for raw frames).
     pub(crate) blank_lines: bool,
     /// Bytes examined by the field splitter (the scanner counts its own).
     work: Work,
+}
+
+/// Stream offsets (bytes since the stream began, BOM included), kept per
+/// call and per error only, never per line.
+#[derive(Debug, Default, Clone, Copy)]
+struct Offsets {
+    /// The offset of the next byte to be fed.
+    fed: u64,
+    /// The offset of byte 0 of the chunk being decoded.
+    base: u64,
+    /// The offset where the line held in the line buffer began.
+    partial_start: u64,
+    /// The offset of the line that raised the last error.
+    error_at: u64,
 }
 
 /// A count of bytes examined, kept in debug builds only (the linear-time
@@ -699,6 +715,7 @@ impl<B: Buffer> Decoder<B> {
             retry: None,
             comments: config.comments,
             max_idle: config.max_idle_buffer,
+            offsets: Offsets::default(),
             blank_lines: config.blank_lines,
             work: Work::default(),
         }
@@ -755,6 +772,41 @@ impl<B: Buffer> Decoder<B> {
         self.retry
     }
 
+    /// Where the most recent [`DecodeError`] came from: the stream offset
+    /// (bytes since the stream began, BOM included, counted across
+    /// [`Decoder::finish`] only up to it) of the start of the line that
+    /// raised it. The same error has the same offset whatever the chunking.
+    /// 0 before any error.
+    ///
+    /// # Example
+    /// ```
+    /// # #[cfg(feature = "alloc")] {
+    /// let mut config = ssewire::Config::default();
+    /// config.max_line_len(8);
+    /// let mut dec = ssewire::Decoder::with_config(&config);
+    /// let input = b"data: ok\n\ndata: far too long\n\n";
+    /// let mut offsets = Vec::new();
+    /// // Split inside the long line; any split gives the same offset.
+    /// for chunk in [&input[..15], &input[15..]] {
+    ///     let mut rest = chunk;
+    ///     loop {
+    ///         let f = dec.feed(rest);
+    ///         rest = &rest[f.consumed..];
+    ///         match f.item {
+    ///             Some(Err(_)) => offsets.push(dec.last_error_offset()),
+    ///             Some(Ok(_)) => {}
+    ///             None => break,
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(offsets, [10]); // the line `data: far too long` starts at byte 10
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn last_error_offset(&self) -> u64 {
+        self.offsets.error_at
+    }
+
     /// The number of input bytes examined so far by the line scanner and the
     /// field splitter (debug builds only: counting costs nothing in
     /// release). Each input byte is examined once by the scanner and at most
@@ -793,6 +845,10 @@ impl<B: Buffer> Decoder<B> {
         self.event.event_type = Type::Unset;
         self.id.has_pending = false;
         self.release_idle(self.max_idle);
+        self.offsets = Offsets {
+            error_at: self.offsets.error_at,
+            ..Offsets::default()
+        };
         end
     }
 
@@ -876,7 +932,13 @@ impl<B: Buffer> Decoder<B> {
         };
         match done {
             Ok(()) => Outcome::Nothing,
-            Err(e) => Outcome::Error(e),
+            Err(e) => {
+                self.offsets.error_at = match span {
+                    Span::Chunk(a, _) => self.offsets.base + a as u64,
+                    Span::Line(..) => self.offsets.partial_start,
+                };
+                Outcome::Error(e)
+            }
         }
     }
 
@@ -918,17 +980,22 @@ impl<B: Buffer> Decoder<B> {
         }
     }
 
-    /// Keeps the rest of the chunk, a line that goes on in the next one.
+    /// Keeps the rest of the chunk, `chunk[at..]`, a line that goes on in
+    /// the next one.
     #[inline]
-    fn stash(&mut self, rest: &[u8]) -> Result<(), ()> {
+    fn stash(&mut self, chunk: &[u8], at: usize) -> Result<(), ()> {
+        let rest = &chunk[at..];
         if !rest.is_empty() {
             self.event.detach(&mut self.lines.line);
+            self.offsets.partial_start = self.offsets.base + at as u64;
         }
         self.lines.stash(rest)
     }
 
-    /// A line went over the limit: its event is dropped.
-    fn line_too_long(&mut self) -> DecodeError {
+    /// A line that began at stream offset `at` went over the limit: its
+    /// event is dropped.
+    fn line_too_long(&mut self, at: u64) -> DecodeError {
+        self.offsets.error_at = at;
         self.event.drop_event();
         DecodeError::LineTooLong {
             max: self.lines.max_line,
@@ -1003,13 +1070,27 @@ impl<B: Buffer> Decoder<B> {
         F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
     {
         let mut pos = start;
+        self.offsets.base = self.offsets.fed - start as u64;
+        let pos = self.feed_lines(chunk, &mut pos, &mut f);
+        self.offsets.fed = self.offsets.base + pos as u64;
+        pos
+    }
+
+    /// The body of [`Decoder::feed_from`]: returns where it stopped.
+    #[inline(always)]
+    fn feed_lines<F>(&mut self, chunk: &[u8], pos: &mut usize, f: &mut F) -> usize
+    where
+        F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
+    {
+        let start = *pos;
+        let mut pos = start;
         while self.lines.scanner.state != State::LineStart {
             let resumed = self.lines.resume(chunk, &mut pos);
             match resumed {
                 // The chunk is used up (pos is its end): finish below.
                 Resume::LineStart | Resume::NeedInput => break,
                 Resume::TooLong => {
-                    let e = self.line_too_long();
+                    let e = self.line_too_long(self.offsets.partial_start);
                     if f(pos, Err(e)).is_break() {
                         return pos;
                     }
@@ -1029,7 +1110,7 @@ impl<B: Buffer> Decoder<B> {
         // Lines inside the chunk: the hot loop.
         while let Some((a, b)) = self.lines.scanner.next_in_chunk(chunk, &mut pos) {
             let outcome = if b - a > self.lines.max_line {
-                Outcome::Error(self.line_too_long())
+                Outcome::Error(self.line_too_long(self.offsets.base + a as u64))
             } else {
                 self.line(Span::Chunk(a, b), chunk)
             };
@@ -1040,8 +1121,8 @@ impl<B: Buffer> Decoder<B> {
                 }
             }
         }
-        if self.stash(&chunk[pos..]).is_err() {
-            let e = self.line_too_long();
+        if self.stash(chunk, pos).is_err() {
+            let e = self.line_too_long(self.offsets.base + pos as u64);
             // The chunk is used up either way.
             let _ = f(chunk.len(), Err(e));
         }
@@ -1055,24 +1136,34 @@ impl<B: Buffer> Decoder<B> {
     /// The one-step path's line finder ([`Scanner::next`] with the data
     /// moved out of the line buffer before it is reused).
     #[inline]
+    /// A too-long line's offset is recorded here, where it is known.
     fn next_line(&mut self, chunk: &[u8], pos: &mut usize) -> Scan {
         if self.lines.scanner.state != State::LineStart {
             match self.lines.resume(chunk, pos) {
                 Resume::LineStart => {}
                 Resume::Line => return Scan::Buffered,
-                Resume::TooLong => return Scan::TooLong,
+                Resume::TooLong => {
+                    self.offsets.error_at = self.offsets.partial_start;
+                    return Scan::TooLong;
+                }
                 Resume::NeedInput => return Scan::NeedInput,
             }
         }
         match self.lines.scanner.next_in_chunk(chunk, pos) {
-            Some((a, b)) if b - a > self.lines.max_line => Scan::TooLong,
+            Some((a, b)) if b - a > self.lines.max_line => {
+                self.offsets.error_at = self.offsets.base + a as u64;
+                Scan::TooLong
+            }
             Some((a, b)) => Scan::Chunk(a, b),
             None => {
-                let rest = &chunk[*pos..];
+                let at = *pos;
                 *pos = chunk.len();
-                match self.stash(rest) {
+                match self.stash(chunk, at) {
                     Ok(()) => Scan::NeedInput,
-                    Err(()) => Scan::TooLong,
+                    Err(()) => {
+                        self.offsets.error_at = self.offsets.base + at as u64;
+                        Scan::TooLong
+                    }
                 }
             }
         }
@@ -1111,12 +1202,16 @@ impl<B: Buffer> Decoder<B> {
     /// # }
     /// ```
     pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Item<'a>> {
+        self.offsets.base = self.offsets.fed;
         let mut pos = 0;
         loop {
             let scan = self.next_line(chunk, &mut pos);
             let (outcome, span) = match scan {
                 Scan::NeedInput => (Outcome::Nothing, None),
-                Scan::TooLong => (Outcome::Error(self.line_too_long()), None),
+                Scan::TooLong => (
+                    Outcome::Error(self.line_too_long(self.offsets.error_at)),
+                    None,
+                ),
                 Scan::Chunk(a, b) => {
                     let span = Span::Chunk(a, b);
                     (self.line(span, chunk), Some(span))
@@ -1142,6 +1237,7 @@ impl<B: Buffer> Decoder<B> {
                     self.release_idle(self.max_idle);
                 }
                 let span = span.unwrap_or(Span::Chunk(0, 0));
+                self.offsets.fed = self.offsets.base + pos as u64;
                 return Feed {
                     consumed: pos,
                     item: self.step(outcome, span, chunk),

@@ -131,6 +131,46 @@ proptest! {
         prop_assert_eq!(errs.len(), want_errs);
         prop_assert_eq!(out, want);
     }
+
+    /// A limit error's offset (the start of the line that raised it) is the
+    /// same whatever the chunking, and is a line start of the input.
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn error_offsets_do_not_depend_on_chunking(
+        (input, cuts) in stream_and_cuts(),
+        max_line in 0usize..24,
+        max_data in 0usize..32,
+    ) {
+        let mut config = Config::default();
+        config.max_line_len(max_line).max_data_len(max_data);
+        let offsets = |chunks: &[&[u8]]| {
+            let mut dec = ssewire::Decoder::with_config(&config);
+            let mut seen = Vec::new();
+            for chunk in chunks {
+                let mut rest = *chunk;
+                loop {
+                    let f = dec.feed(rest);
+                    rest = &rest[f.consumed..];
+                    match f.item {
+                        Some(Err(e)) => seen.push((e, dec.last_error_offset())),
+                        Some(Ok(_)) => {}
+                        None => break,
+                    }
+                }
+            }
+            seen
+        };
+        let whole = offsets(&[&input[..]]);
+        prop_assert_eq!(&offsets(&split_at(&input, &cuts)), &whole);
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        prop_assert_eq!(&offsets(&bytes), &whole);
+        for (_, at) in &whole {
+            let at = *at as usize;
+            // A line starts at 0 (after a BOM, or the BOM's own bytes when
+            // it is incomplete) or right after CR or LF.
+            prop_assert!(at <= 3 || matches!(input[at - 1], b'\n' | b'\r'), "offset {} of {:?}", at, input);
+        }
+    }
 }
 
 /// An item to encode, owning its strings.

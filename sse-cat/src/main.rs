@@ -2,8 +2,9 @@
 //! into a text/event-stream.
 //!
 //! ```sh
-//! cargo run --release --example sse-cat -- examples/streams/llm-chat.txt
-//! cargo run --release --example sse-cat -- --encode < events.jsonl
+//! cargo run --release -p sse-cat -- examples/streams/llm-chat.txt
+//! cargo install --path sse-cat && curl -sN URL | sse-cat --line-buffered
+//! sse-cat --encode < events.jsonl
 //! ```
 //! Run with `--help` for every option.
 
@@ -33,9 +34,13 @@ DECODE (default): one JSON object per line on standard output, in stream order:
     With --raw, each event object also has \"raw\": the exact input bytes of its
     block (first line through the blank line), decoded the same way. A CR
     that ends a chunk ends its block at once, so the LF that completes that
-    CRLF then starts the next event's raw frame.
+    CRLF then starts the next event's raw frame. A block longer than
+    --max-line + --max-event bytes keeps no raw bytes (\"raw\":null, and a
+    note on standard error): memory stays bounded for any input.
     An event left unterminated at end of input is not printed; a note on
     standard error says it was dropped.
+    Input is decoded as it arrives: what each read returns is decoded at
+    once (use --line-buffered to see each line as soon as it is decoded).
 
 ENCODE (--encode): reads JSON lines of the same shapes and writes the stream.
     {\"data\":D, \"event\":T, \"id\":I, \"retry\":N}   an event; only data is required
@@ -47,23 +52,29 @@ ENCODE (--encode): reads JSON lines of the same shapes and writes the stream.
 
 OPTIONS:
     --encode             encode JSON lines instead of decoding
-    --chunk-size N       feed the decoder N bytes at a time (default 65536)
+    --chunk-size N       feed the decoder exactly N bytes at a time (for tests;
+                         by default each read is decoded as it returns)
     --comments           also print comments
     --raw                also print each event's raw frame
-    --max-line N         decoder limit on line length, in bytes
+    --max-line N         decoder limit on line length, in bytes (default 16 MiB)
     --max-event N        decoder limit on an event's data length, in bytes
-                         (a limit error is reported on standard error with its
-                         byte position, and decoding continues)
+                         (default 32 MiB). A limit error is reported on
+                         standard error with the byte offset of the start of
+                         the line that raised it (the same for any chunking),
+                         and decoding continues
     --line-buffered      flush after every output line (for live streams)
     -h, --help           print this help
 
 EXIT STATUS:
-    0 success, 1 I/O error, 2 bad arguments or bad --encode input
+    0 success (also when the output is closed early, as by `| head`),
+    1 I/O error (an unreadable FILE is named),
+    2 bad arguments or bad --encode input (the line number is given)
 ";
 
 struct Options {
     encode: bool,
-    chunk_size: usize,
+    /// Feed exactly this many bytes at a time; `None`: what each read gives.
+    chunk_size: Option<usize>,
     comments: bool,
     raw: bool,
     max_line: Option<usize>,
@@ -75,7 +86,7 @@ struct Options {
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
         encode: false,
-        chunk_size: 65536,
+        chunk_size: None,
         comments: false,
         raw: false,
         max_line: None,
@@ -100,10 +111,11 @@ fn parse_args() -> Result<Options, String> {
             "--raw" => o.raw = true,
             "--line-buffered" => o.line_buffered = true,
             "--chunk-size" => {
-                o.chunk_size = number("--chunk-size", args.next())?;
-                if o.chunk_size == 0 {
+                let n = number("--chunk-size", args.next())?;
+                if n == 0 {
                     return Err("--chunk-size must be at least 1".into());
                 }
+                o.chunk_size = Some(n);
             }
             "--max-line" => o.max_line = Some(number("--max-line", args.next())?),
             "--max-event" => o.max_event = Some(number("--max-event", args.next())?),
@@ -151,14 +163,81 @@ fn json_str(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     out.write_all(b"\"")
 }
 
-fn open(file: &Option<String>) -> io::Result<Box<dyn Read>> {
+/// An I/O error, with the file it concerns when that is the input file.
+#[derive(Debug)]
+struct IoError {
+    file: Option<String>,
+    error: io::Error,
+}
+
+impl From<io::Error> for IoError {
+    fn from(error: io::Error) -> Self {
+        IoError { file: None, error }
+    }
+}
+
+fn open(file: &Option<String>) -> Result<Box<dyn Read>, IoError> {
     Ok(match file {
-        Some(f) => Box::new(File::open(f)?),
+        Some(f) => Box::new(File::open(f).map_err(|error| IoError {
+            file: Some(f.clone()),
+            error,
+        })?),
         None => Box::new(io::stdin().lock()),
     })
 }
 
-fn decode(o: &Options) -> io::Result<()> {
+/// Reads the next chunk: with a chunk size, exactly that many bytes (less
+/// only at the end); without, whatever one read returns, so a live stream
+/// is decoded as it arrives. `Ok(0)` at the end of input.
+fn next_chunk(input: &mut dyn Read, buf: &mut [u8], exact: bool) -> io::Result<usize> {
+    let mut len = 0;
+    while len < buf.len() {
+        match input.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if !exact {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
+}
+
+/// The raw bytes of the block being read (`--raw`), kept only up to a
+/// bound so that memory stays bounded for any input.
+struct Frame {
+    bytes: Vec<u8>,
+    max: usize,
+    /// The block went over `max`: its bytes are not kept.
+    over: bool,
+}
+
+impl Frame {
+    fn push(&mut self, part: &[u8]) {
+        if self.over {
+            return;
+        }
+        if self.bytes.len() + part.len() > self.max {
+            self.over = true;
+            self.bytes = Vec::new();
+        } else {
+            self.bytes.extend_from_slice(part);
+        }
+    }
+
+    /// The block ended: its bytes, or `None` when it went over the bound.
+    fn take(&mut self) -> Option<Vec<u8>> {
+        let over = std::mem::replace(&mut self.over, false);
+        let bytes = std::mem::take(&mut self.bytes);
+        (!over).then_some(bytes)
+    }
+}
+
+fn decode(o: &Options) -> Result<(), IoError> {
     let mut input = open(&o.file)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
@@ -171,25 +250,21 @@ fn decode(o: &Options) -> io::Result<()> {
         config.max_data_len(n);
     }
     let mut dec = Decoder::with_config(&config);
+    let max_frame = o
+        .max_line
+        .unwrap_or(Config::DEFAULT_MAX_LINE_LEN)
+        .saturating_add(o.max_event.unwrap_or(Config::DEFAULT_MAX_DATA_LEN));
+    let mut frame = Frame {
+        bytes: Vec::new(),
+        max: max_frame,
+        over: false,
+    };
     // Chunks above 16 MiB are fed as 16 MiB: the decoder does not care.
-    let mut buf = vec![0u8; o.chunk_size.min(16 << 20)];
-    let mut offset: u64 = 0; // stream position of the chunk's first byte
-    let mut frame: Vec<u8> = Vec::new();
-    let mut eof = false;
-    while !eof {
-        // Fill a whole chunk (or what is left), so chunk boundaries are
-        // exactly every N bytes whatever the reader returns.
-        let mut len = 0;
-        while len < buf.len() {
-            match input.read(&mut buf[len..]) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => len += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+    let mut buf = vec![0u8; o.chunk_size.unwrap_or(64 * 1024).min(16 << 20)];
+    loop {
+        let len = next_chunk(&mut input, &mut buf, o.chunk_size.is_some())?;
+        if len == 0 {
+            break;
         }
         let chunk = &buf[..len];
         let mut pos = 0;
@@ -198,7 +273,7 @@ fn decode(o: &Options) -> io::Result<()> {
             let start = pos;
             pos += f.consumed;
             if o.raw {
-                frame.extend_from_slice(&chunk[start..pos]);
+                frame.push(&chunk[start..pos]);
             }
             let mut wrote = true;
             match f.item {
@@ -212,8 +287,13 @@ fn decode(o: &Options) -> io::Result<()> {
                     json_str(&mut out, ev.last_event_id())?;
                     if o.raw {
                         out.write_all(b",\"raw\":")?;
-                        json_str(&mut out, &frame)?;
-                        frame.clear();
+                        match frame.take() {
+                            Some(raw) => json_str(&mut out, &raw)?,
+                            None => {
+                                out.write_all(b"null")?;
+                                eprintln!("sse-cat: note: an event's block was longer than {max_frame} bytes; its raw bytes are not printed");
+                            }
+                        }
                     }
                     out.write_all(b"}\n")?;
                 }
@@ -224,13 +304,13 @@ fn decode(o: &Options) -> io::Result<()> {
                     out.write_all(b"}\n")?;
                 }
                 Some(Ok(Item::Blank)) => {
-                    frame.clear();
+                    let _ = frame.take();
                     wrote = false;
                 }
                 Some(Ok(_)) => wrote = false,
                 Some(Err(e)) => {
                     out.flush()?;
-                    eprintln!("sse-cat: byte {}: {e}", offset + pos as u64);
+                    eprintln!("sse-cat: byte {}: {e}", dec.last_error_offset());
                     wrote = false;
                 }
             }
@@ -238,7 +318,9 @@ fn decode(o: &Options) -> io::Result<()> {
                 out.flush()?;
             }
         }
-        offset += chunk.len() as u64;
+        if o.line_buffered {
+            out.flush()?;
+        }
     }
     out.flush()?;
     let end = dec.finish();
@@ -251,12 +333,18 @@ fn decode(o: &Options) -> io::Result<()> {
 }
 
 enum EncodeError {
-    Io(io::Error),
+    Io(IoError),
     Bad(usize, String),
 }
 
 impl From<io::Error> for EncodeError {
     fn from(e: io::Error) -> Self {
+        EncodeError::Io(e.into())
+    }
+}
+
+impl From<IoError> for EncodeError {
+    fn from(e: IoError) -> Self {
         EncodeError::Io(e)
     }
 }
@@ -321,16 +409,25 @@ fn encode_line(out: &mut impl Write, line: &str) -> Result<(), String> {
 }
 
 fn encode(o: &Options) -> Result<(), EncodeError> {
-    let input = BufReader::new(open(&o.file)?);
+    let mut input = BufReader::new(open(&o.file)?);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    for (i, line) in input.lines().enumerate() {
-        let line = line?;
+    let mut raw = Vec::new();
+    for i in 0.. {
+        raw.clear();
+        if input.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            out.flush()?;
+            return Err(EncodeError::Bad(i + 1, "not valid UTF-8".into()));
+        };
+        let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
         let mut one = Vec::new();
-        if let Err(msg) = encode_line(&mut one, &line) {
+        if let Err(msg) = encode_line(&mut one, line) {
             out.flush()?;
             return Err(EncodeError::Bad(i + 1, msg));
         }
@@ -341,6 +438,19 @@ fn encode(o: &Options) -> Result<(), EncodeError> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Reports an I/O error; a closed output (`sse-cat ... | head`) is not
+/// one: the reader has what it wanted.
+fn io_failure(e: &IoError) -> ExitCode {
+    if e.error.kind() == io::ErrorKind::BrokenPipe {
+        return ExitCode::SUCCESS;
+    }
+    match &e.file {
+        Some(f) => eprintln!("sse-cat: {f}: {}", e.error),
+        None => eprintln!("sse-cat: {}", e.error),
+    }
+    ExitCode::from(1)
 }
 
 fn main() -> ExitCode {
@@ -354,10 +464,7 @@ fn main() -> ExitCode {
     if o.encode {
         match encode(&o) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(EncodeError::Io(e)) => {
-                eprintln!("sse-cat: {e}");
-                ExitCode::from(1)
-            }
+            Err(EncodeError::Io(e)) => io_failure(&e),
             Err(EncodeError::Bad(line, msg)) => {
                 eprintln!("sse-cat: line {line}: {msg}");
                 ExitCode::from(2)
@@ -366,10 +473,7 @@ fn main() -> ExitCode {
     } else {
         match decode(&o) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("sse-cat: {e}");
-                ExitCode::from(1)
-            }
+            Err(e) => io_failure(&e),
         }
     }
 }
