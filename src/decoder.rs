@@ -1202,6 +1202,18 @@ impl<B: Buffer> Decoder<B> {
     /// # }
     /// ```
     pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Feed<Item<'a>> {
+        let (consumed, found) = self.feed_raw(chunk);
+        Feed {
+            consumed,
+            item: found.and_then(|found| self.resolve(found, chunk)),
+        }
+    }
+
+    /// [`Decoder::feed`] in two halves, so that adapters which own the
+    /// chunk can loop without holding a borrow of the decoder: this half
+    /// decodes and reports where the item is; [`Decoder::resolve`] (given
+    /// the same `chunk`) turns that into the borrowed item.
+    pub(crate) fn feed_raw(&mut self, chunk: &[u8]) -> (usize, Option<Found>) {
         self.offsets.base = self.offsets.fed;
         let mut pos = 0;
         loop {
@@ -1231,20 +1243,35 @@ impl<B: Buffer> Decoder<B> {
                     // Invariant 1: the next call gets another slice.
                     self.event.flush(chunk);
                 }
+                self.offsets.fed = self.offsets.base + pos as u64;
                 if scan == Scan::NeedInput {
                     // The chunk is used up and nothing is borrowed: give
                     // back what a large event left behind.
                     self.release_idle(self.max_idle);
+                    return (pos, None);
                 }
                 let span = span.unwrap_or(Span::Chunk(0, 0));
-                self.offsets.fed = self.offsets.base + pos as u64;
-                return Feed {
-                    consumed: pos,
-                    item: self.step(outcome, span, chunk),
-                };
+                return (pos, Some(Found { outcome, span }));
             }
         }
     }
+
+    /// The item [`Decoder::feed_raw`] found; `chunk` must be the slice it
+    /// was given.
+    pub(crate) fn resolve<'a>(
+        &'a self,
+        found: Found,
+        chunk: &'a [u8],
+    ) -> Option<Result<Item<'a>, DecodeError>> {
+        self.step(found.outcome, found.span, chunk)
+    }
+}
+
+/// Where an item found by [`Decoder::feed_raw`] is, without a borrow.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Found {
+    outcome: Outcome,
+    span: Span,
 }
 
 /// A line-level decoder: every line of the stream, classified, with borrowed

@@ -239,6 +239,22 @@ impl<'a> Message<'a> {
     pub fn data(&self) -> &'a [u8] {
         self.data
     }
+
+    /// Takes the message apart: `(event_type, data, id, retry)`; an empty
+    /// event type means `message` (none is written).
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::encode::{EventId, Message};
+    /// let m = Message::new("x").id(EventId::new("7")?).retry(100);
+    /// assert_eq!(m.into_parts(), (&b""[..], &b"x"[..], Some(&b"7"[..]), Some(100)));
+    /// # Ok::<(), ssewire::InvalidValue>(())
+    /// ```
+    #[must_use]
+    #[allow(clippy::type_complexity)] // a plain tuple, like `BytesEvent::into_parts`
+    pub fn into_parts(self) -> (&'a [u8], &'a [u8], Option<&'a [u8]>, Option<u64>) {
+        (self.event_type, self.data, self.id, self.retry)
+    }
 }
 
 impl<'a> From<crate::Event<'a>> for Message<'a> {
@@ -336,7 +352,7 @@ mod private {
         fn emit<S: Sink>(&self, sink: &mut S) -> Result<(), S::Error>;
     }
 }
-use private::{Sealed, Sink};
+pub(crate) use private::{Sealed, Sink};
 
 /// Calls `f` with each line of `text`, split at CRLF, LF and lone CR. An
 /// empty text, or a trailing line break, gives an empty last line.

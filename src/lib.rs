@@ -20,7 +20,8 @@
 //! | a server | [`encode::Message`] (and [`encode::Comment`] for keep-alives, [`encode::Retry`]) written with [`encode::Encode`] into a reused buffer; [`encode::CONTENT_TYPE`] for the header | none |
 //! | a proxy that inspects or rewrites a stream | [`bytes::BytesDecoder`] with [`Config::raw_frames`]: forward the raw bytes of what you keep, re-encode what you change | `bytes` |
 //! | tokio codecs (`FramedRead` / `FramedWrite`) | [`codec::SseCodec`] | `tokio-util` |
-//! | firmware without an allocator | [`Decoder::with_buffers`] over [`ArrayBuffer`] or [`SliceBuffer`] storage | none |
+//! | firmware without an allocator | [`Decoder::with_buffers`] over [`ArrayBuffer`] or [`SliceBuffer`] storage; `embedded::ItemReader` over an `embedded_io::Read` | none; `embedded-io` |
+//! | a fuzz target for your own SSE handler | `arbitrary::Arbitrary` for [`encode::Output`] and [`OwnedEvent`] (valid values only) | `arbitrary` |
 //!
 //! One vocabulary runs through every layer: a decoder yields items
 //! ([`Item`], [`bytes::BytesItem`]); "need more input" is `None` (in
@@ -130,6 +131,24 @@
 //! # }
 //! ```
 //!
+//! # Fuzzing your own handler (feature `arbitrary`)
+//! Generated encoder inputs are always valid (no line break in an event
+//! type, none and no NUL in an id), so every one encodes and decodes back.
+//! ```
+//! # #[cfg(feature = "arbitrary")] {
+//! use arbitrary::{Arbitrary, Unstructured};
+//! use ssewire::encode::{Encode, Output};
+//!
+//! // In a cargo-fuzz target: `fuzz_target!(|items: Vec<Output<'_>>| { .. })`.
+//! let fuzz_input = [0x5a_u8; 96];
+//! let items = Vec::<Output<'_>>::arbitrary(&mut Unstructured::new(&fuzz_input)).unwrap();
+//! let mut wire = Vec::new();
+//! items[..].encode_vec(&mut wire);
+//! // Feed `wire` to the handler under test, split anywhere; compare what it
+//! // saw with `items`.
+//! # }
+//! ```
+//!
 //! # Without `std` or `alloc`
 //! With `default-features = false` the crate is `#![no_std]` and needs no
 //! allocator: give the decoder fixed storage. Their sizes cap line and data
@@ -151,6 +170,9 @@
 //! | `bytes` | no      | [`bytes::BytesDecoder`]: `'static` events sharing the input `Bytes`, raw frames for proxies; `BufMut` encoding; implies `alloc` |
 //! | `futures` | no    | [`stream::EventStream`]: a `futures_core::Stream` of events from any stream of byte chunks; implies `bytes` |
 //! | `tokio-util` | no | [`codec::SseCodec`] for `FramedRead` / `FramedWrite`; implies `bytes` and `std` |
+//! | `embedded-io` | no | [`embedded::ItemReader`] / [`embedded::BufItemReader`] over `embedded_io::Read` / `BufRead`, [`embedded::write`]; no `std`, no `alloc` |
+//! | `embedded-io-async` | no | [`embedded::AsyncItemReader`] and [`embedded::write_async`] over `embedded_io_async`; implies `embedded-io` |
+//! | `arbitrary` | no | `arbitrary::Arbitrary` for [`OwnedEvent`] and the encoder's inputs (valid event types and ids only), to fuzz your own handlers |
 //!
 //! With no features at all the decoder and the encoder are complete.
 #![no_std]
@@ -172,10 +194,15 @@ pub mod bytes;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub mod codec;
 mod decoder;
+#[cfg(feature = "embedded-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "embedded-io")))]
+pub mod embedded;
 pub mod encode;
 mod error;
 mod event;
 mod field;
+#[cfg(feature = "arbitrary")]
+mod fuzzing;
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod io;

@@ -312,3 +312,39 @@ fn retained_bytes_events_pin_at_most_the_bound() {
     };
     assert_eq!(ev.data().as_ptr(), chunk[6..].as_ptr());
 }
+
+#[cfg(feature = "embedded-io")]
+#[test]
+fn embedded_reader_allocates_nothing() {
+    use ssewire::embedded::ItemReader;
+    use ssewire::{ArrayBuffer, Buffers, Config};
+    struct Mem<'a>(&'a [u8]);
+    impl embedded_io::ErrorType for Mem<'_> {
+        type Error = core::convert::Infallible;
+    }
+    impl embedded_io::Read for Mem<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            let n = self.0.len().min(buf.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let input = stream(200);
+    let (n, events) = allocations(|| {
+        let decoder: ssewire::Decoder<ArrayBuffer<512>> =
+            ssewire::Decoder::with_buffers(Buffers::default(), &Config::default());
+        let mut buf = [0u8; 64];
+        let mut r = ItemReader::new(Mem(&input), decoder, &mut buf);
+        let mut events = 0;
+        while let Some(item) = r.next() {
+            if let Ok(Item::Event(_)) = item {
+                events += 1;
+            }
+        }
+        events
+    });
+    assert_eq!(events, 200);
+    assert_eq!(n, 0, "allocations through the embedded-io reader");
+}
