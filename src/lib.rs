@@ -14,6 +14,7 @@
 //!
 //! | you are writing | start from | feature |
 //! |---|---|---|
+//! | the EventSource rules (status, type, reconnect, `Last-Event-ID`) for any HTTP stack | [`client::EventSource`], a sans-IO state machine your I/O loop drives | none |
 //! | a client over any HTTP stack (reqwest, hyper, ...) | [`stream::EventStream`] over the body's byte stream; on reconnect send [`stream::EventStream::last_event_id`] as `Last-Event-ID` | `futures` |
 //! | a client over blocking I/O | [`io::EventReader`], an iterator of [`OwnedEvent`]s | `std` |
 //! | your own I/O loop, fastest path | [`Decoder::feed_all`] (every item of a chunk in one call) or [`Decoder::feed`] (one item per call) | none |
@@ -190,6 +191,7 @@ mod buffer;
 #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
 #[path = "bytes_ext.rs"]
 pub mod bytes;
+pub mod client;
 #[cfg(feature = "tokio-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
 pub mod codec;

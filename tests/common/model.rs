@@ -28,6 +28,12 @@ pub fn decode(input: &[u8], comments: bool) -> Vec<Out> {
 
 /// As [`decode`], starting with a known last event id.
 pub fn decode_from(input: &[u8], comments: bool, initial_id: &str) -> Vec<Out> {
+    decode_with_id(input, comments, initial_id).0
+}
+
+/// As [`decode_from`], also returning the last event id string committed
+/// by the stream's last blank line (what a client reconnects with).
+pub fn decode_with_id(input: &[u8], comments: bool, initial_id: &str) -> (Vec<Out>, String) {
     // "Streams must be decoded using the UTF-8 decode algorithm": the
     // replacement rule is the one String::from_utf8_lossy implements, and
     // it drops one leading BOM.
@@ -56,7 +62,7 @@ pub fn decode_from(input: &[u8], comments: bool, initial_id: &str) -> Vec<Out> {
     let mut data = String::new();
     let mut event_type = String::new();
     let mut last_event_id_buffer = initial_id.to_string();
-    let mut last_event_id;
+    let mut last_event_id = initial_id.to_string();
     for line in lines {
         if line.is_empty() {
             // Dispatch.
@@ -112,7 +118,7 @@ pub fn decode_from(input: &[u8], comments: bool, initial_id: &str) -> Vec<Out> {
             }
         }
     }
-    out
+    (out, last_event_id)
 }
 
 /// The decoder's documented limit recovery, on top of the same rules:
