@@ -244,13 +244,56 @@ struct Convert {
     queue: VecDeque<Result<BytesItem, DecodeError>>,
     raw: Option<Raw>,
     report_blanks: bool,
+    sharer: Sharer,
+}
+
+/// Turns borrowed events into [`BytesEvent`]s: fields inside the chunk are
+/// shared with it (within [`Config::max_pin`]), others are copied into
+/// shared blocks; the last event id is copied only when it changes.
+#[derive(Debug)]
+pub(crate) struct Sharer {
     last_id: Bytes,
     copies: BytesMut,
     /// See [`Config::max_pin`].
     max_pin: usize,
 }
 
-impl Convert {
+impl Sharer {
+    pub(crate) fn new(config: &Config) -> Self {
+        Sharer {
+            last_id: Bytes::new(),
+            copies: BytesMut::new(),
+            max_pin: config.max_pin,
+        }
+    }
+
+    /// `ev`, from a decoder fed `chunk`, as a `'static` event.
+    #[inline]
+    pub(crate) fn event(
+        &mut self,
+        chunk: &Bytes,
+        ev: crate::Event<'_>,
+        raw: Option<Bytes>,
+    ) -> BytesEvent {
+        let event_type = match ev.raw_event_type() {
+            b"" => Bytes::from_static(b"message"),
+            t => self.share(chunk, t),
+        };
+        let data = self.share(chunk, ev.data());
+        // Usually unchanged (often empty): compare lengths before bytes,
+        // and copy only a new id.
+        let id = ev.last_event_id();
+        if id.len() != self.last_id.len() || (!id.is_empty() && self.last_id != id) {
+            self.last_id = self.copy(id);
+        }
+        BytesEvent {
+            event_type,
+            data,
+            last_event_id: self.last_id.clone(),
+            raw,
+        }
+    }
+
     /// `part` as `Bytes`: shared with `chunk` when it lies inside it and
     /// the chunk is not much larger than the part ([`Config::max_pin`]),
     /// else copied once.
@@ -276,29 +319,16 @@ impl Convert {
         self.copies.extend_from_slice(part);
         self.copies.split().freeze()
     }
+}
 
+impl Convert {
     #[inline]
     fn step(&mut self, chunk: &Bytes, end: usize, step: Result<Item<'_>, DecodeError>) {
         let item = match step {
             Ok(Item::Event(ev)) => {
-                let event_type = match ev.raw_event_type() {
-                    b"" => Bytes::from_static(b"message"),
-                    t => self.share(chunk, t),
-                };
-                let data = self.share(chunk, ev.data());
-                // Usually unchanged (often empty): compare lengths before
-                // bytes, and copy only a new id.
-                let id = ev.last_event_id();
-                if id.len() != self.last_id.len() || (!id.is_empty() && self.last_id != id) {
-                    self.last_id = self.copy(id);
-                }
                 let (raw, late) = self.frame(chunk, end);
-                self.queue.push_back(Ok(BytesItem::Event(BytesEvent {
-                    event_type,
-                    data,
-                    last_event_id: self.last_id.clone(),
-                    raw,
-                })));
+                let ev = self.sharer.event(chunk, ev, raw);
+                self.queue.push_back(Ok(BytesItem::Event(ev)));
                 late
             }
             Ok(Item::Blank) => {
@@ -309,7 +339,7 @@ impl Convert {
                 late
             }
             Ok(Item::Retry(ms)) => Some(Ok(BytesItem::Retry(ms))),
-            Ok(Item::Comment(c)) => Some(Ok(BytesItem::Comment(self.share(chunk, c)))),
+            Ok(Item::Comment(c)) => Some(Ok(BytesItem::Comment(self.sharer.share(chunk, c)))),
             Err(e) => {
                 if let Some(raw) = &mut self.raw {
                     raw.drop_block();
@@ -408,9 +438,7 @@ impl BytesDecoder {
                 queue: VecDeque::new(),
                 raw,
                 report_blanks: config.blank_lines,
-                last_id: Bytes::new(),
-                copies: BytesMut::new(),
-                max_pin: config.max_pin,
+                sharer: Sharer::new(config),
             },
         }
     }
@@ -511,7 +539,7 @@ mod tests {
 
     #[test]
     fn share_copies_only_outside_the_chunk() {
-        let mut conv = BytesDecoder::new().out;
+        let mut conv = Sharer::new(&Config::default());
         let chunk = Bytes::from_static(b"hello world");
         let inside = conv.share(&chunk, &chunk[6..]);
         assert_eq!(inside.as_ptr(), chunk[6..].as_ptr());

@@ -49,6 +49,19 @@
 
 use core::time::Duration;
 
+#[cfg(all(feature = "futures", feature = "std"))]
+mod reconnect;
+#[cfg(all(feature = "futures", feature = "std"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "futures", feature = "std"))))]
+pub use reconnect::{ClientError, Connector, Opened, ReconnectingStream, RequestHeaders, Sleeper};
+#[cfg(feature = "reqwest")]
+mod reqwest;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use self::reqwest::{
+    event_stream, NotCloneable, ReqwestBody, ReqwestConnector, ReqwestEventStream,
+};
+
 use crate::buffer::Buffer;
 use crate::decoder::{Config, Decoder, DefaultBuffer, Item};
 use crate::error::DecodeError;

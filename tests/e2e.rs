@@ -27,6 +27,17 @@ async fn start(opts: server::Options) -> String {
     addr
 }
 
+/// The example's settings, with delays the test servers' `retry` can set
+/// down to 1 ms and no backoff (cut connections often deliver nothing).
+fn fast() -> ssewire::client::ClientConfig {
+    let mut config = client::config();
+    config
+        .retry_range(Duration::from_millis(1), Duration::from_secs(1))
+        .backoff(1, Duration::from_secs(1))
+        .max_attempts(None);
+    config
+}
+
 fn check_session(session: &client::Session, total: u64) {
     let ids: Vec<u64> = session
         .events
@@ -58,7 +69,7 @@ async fn client_reads_every_event_once_in_order() {
         cut_seed: None,
     };
     let addr = start(opts).await;
-    let session = tokio::time::timeout(GUARD, client::run(&addr, 15, 5))
+    let session = tokio::time::timeout(GUARD, client::run(&addr, 15, 5, &fast()))
         .await
         .unwrap()
         .unwrap();
@@ -76,7 +87,7 @@ async fn connections_cut_mid_event_lose_and_repeat_nothing() {
             cut_seed: Some(seed),
         };
         let addr = start(opts).await;
-        let session = tokio::time::timeout(GUARD, client::run(&addr, 40, 500))
+        let session = tokio::time::timeout(GUARD, client::run(&addr, 40, 500, &fast()))
             .await
             .unwrap()
             .unwrap();

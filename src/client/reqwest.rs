@@ -1,0 +1,108 @@
+//! Feature `reqwest`: [`event_stream`], a [`ReconnectingStream`] over a
+//! `reqwest::RequestBuilder`, sleeping with tokio's timer. The request is
+//! rebuilt for every attempt with the current `Last-Event-ID`. No TLS
+//! backend is forced: enable reqwest's own features for that.
+
+use std::boxed::Box;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+
+use super::reconnect::{Connector, Opened, ReconnectingStream, RequestHeaders};
+use super::ClientConfig;
+
+/// The body of a reqwest response, as chunks.
+pub type ReqwestBody = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// The events of a reqwest request, reconnecting as the EventSource rules
+/// say (see [`event_stream`]).
+pub type ReqwestEventStream =
+    ReconnectingStream<ReqwestConnector, fn(Duration) -> tokio::time::Sleep>;
+
+/// Sends clones of one request, with the EventSource headers added.
+#[derive(Debug)]
+pub struct ReqwestConnector {
+    request: reqwest::RequestBuilder,
+}
+
+/// The request cannot be sent twice (its body is a stream), so it cannot
+/// be retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotCloneable;
+
+impl core::fmt::Display for NotCloneable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the request has a streaming body and cannot be re-sent")
+    }
+}
+
+impl std::error::Error for NotCloneable {}
+
+impl Connector for ReqwestConnector {
+    type Body = ReqwestBody;
+    type Error = reqwest::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Opened<ReqwestBody>, reqwest::Error>> + Send>>;
+
+    fn connect(&mut self, headers: RequestHeaders) -> Self::Future {
+        // `event_stream` checked that the request clones; its body cannot
+        // change since, so this is the same answer.
+        let mut request = self.request.try_clone().expect("checked by event_stream");
+        for (name, value) in headers.iter() {
+            request = request.header(name, value);
+        }
+        Box::pin(async move {
+            let response = request.send().await?;
+            let header = |name: reqwest::header::HeaderName| {
+                response.headers().get(name).map(|v| v.as_bytes().to_vec())
+            };
+            Ok(Opened {
+                status: response.status().as_u16(),
+                content_type: header(reqwest::header::CONTENT_TYPE),
+                retry_after: header(reqwest::header::RETRY_AFTER),
+                body: Box::pin(response.bytes_stream()) as ReqwestBody,
+            })
+        })
+    }
+}
+
+/// Events from `request` (usually a GET built with `Client::get`),
+/// reconnecting as the EventSource rules say, with tokio's timer. Run it
+/// inside a tokio runtime.
+///
+/// # Errors
+/// [`NotCloneable`] when the request has a streaming body.
+///
+/// # Example
+/// ```no_run
+/// use futures::StreamExt;
+/// use ssewire::client::{ClientConfig, ClientError};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let request = reqwest::Client::new().get("http://127.0.0.1:8080/events");
+/// let mut events = ssewire::client::event_stream(request, &ClientConfig::default())?;
+/// while let Some(item) = events.next().await {
+///     match item {
+///         Ok(ev) => println!("{}: {}", ev.event_type_lossy(), ev.data_lossy()),
+///         Err(ClientError::Closed { cause, .. }) => eprintln!("closed: {cause:?}"),
+///         Err(e) => eprintln!("{e}"), // reconnecting, or an event dropped by a limit
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub fn event_stream(
+    request: reqwest::RequestBuilder,
+    config: &ClientConfig,
+) -> Result<ReqwestEventStream, NotCloneable> {
+    if request.try_clone().is_none() {
+        return Err(NotCloneable);
+    }
+    let sleep: fn(Duration) -> tokio::time::Sleep = tokio::time::sleep;
+    Ok(ReconnectingStream::new(
+        config,
+        ReqwestConnector { request },
+        sleep,
+    ))
+}
