@@ -63,6 +63,14 @@ OPTIONS:
                          the line that raised it (the same for any chunking),
                          and decoding continues
     --line-buffered      flush after every output line (for live streams)
+    --url URL            follow a live endpoint instead of FILE: GET it with
+                         `Accept: text/event-stream`, reconnect as a browser
+                         does (Last-Event-ID, the server's retry time, backoff),
+                         and print the same JSON lines, one flushed per event.
+                         Stops at a failed response (status 1), at 204 No
+                         Content (status 0), or when interrupted. Needs the
+                         `http` feature (on by default for `cargo install`)
+    -H, --header 'N: V'  add a request header for --url (repeatable)
     -h, --help           print this help
 
 EXIT STATUS:
@@ -81,6 +89,10 @@ struct Options {
     max_event: Option<usize>,
     line_buffered: bool,
     file: Option<String>,
+    /// `--url`: follow a live endpoint instead of reading a file.
+    url: Option<String>,
+    /// `-H 'Name: value'` request headers for `--url`.
+    headers: Vec<(String, String)>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -93,6 +105,8 @@ fn parse_args() -> Result<Options, String> {
         max_event: None,
         line_buffered: false,
         file: None,
+        url: None,
+        headers: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     let number = |name: &str, v: Option<String>| -> Result<usize, String> {
@@ -107,6 +121,15 @@ fn parse_args() -> Result<Options, String> {
                 std::process::exit(0);
             }
             "--encode" => o.encode = true,
+            "--url" => o.url = Some(args.next().ok_or("--url needs a value")?),
+            "-H" | "--header" => {
+                let h = args.next().ok_or("--header needs a value")?;
+                let (name, value) = h
+                    .split_once(':')
+                    .ok_or_else(|| format!("--header {h:?}: expected 'Name: value'"))?;
+                o.headers
+                    .push((name.trim().to_string(), value.trim().to_string()));
+            }
             "--comments" => o.comments = true,
             "--raw" => o.raw = true,
             "--line-buffered" => o.line_buffered = true,
@@ -278,6 +301,9 @@ fn decode(o: &Options) -> Result<(), IoError> {
             let mut wrote = true;
             match f.item {
                 None => break,
+                Some(Ok(Item::Event(ev))) if !o.raw => {
+                    json_event(&mut out, ev.event_type(), ev.data(), ev.last_event_id())?;
+                }
                 Some(Ok(Item::Event(ev))) => {
                     out.write_all(b"{\"event\":")?;
                     json_str(&mut out, ev.event_type())?;
@@ -285,7 +311,7 @@ fn decode(o: &Options) -> Result<(), IoError> {
                     json_str(&mut out, ev.data())?;
                     out.write_all(b",\"id\":")?;
                     json_str(&mut out, ev.last_event_id())?;
-                    if o.raw {
+                    {
                         out.write_all(b",\"raw\":")?;
                         match frame.take() {
                             Some(raw) => json_str(&mut out, &raw)?,
@@ -440,6 +466,100 @@ fn encode(o: &Options) -> Result<(), EncodeError> {
     Ok(())
 }
 
+/// Writes one decoded event as a JSON line.
+fn json_event(out: &mut impl Write, event_type: &[u8], data: &[u8], id: &[u8]) -> io::Result<()> {
+    out.write_all(b"{\"event\":")?;
+    json_str(out, event_type)?;
+    out.write_all(b",\"data\":")?;
+    json_str(out, data)?;
+    out.write_all(b",\"id\":")?;
+    json_str(out, id)?;
+    out.write_all(b"}\n")
+}
+
+/// `--url`: follows a live endpoint with the EventSource rules.
+#[cfg(feature = "http")]
+fn follow(url: &str, o: &Options) -> ExitCode {
+    use ssewire::client::{Cause, ClientConfig, ClientError};
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sse-cat: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    #[cfg(feature = "https")]
+    {
+        // reqwest's rustls without a bundled provider: use ring's (built
+        // with a C compiler only). Installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let mut request = reqwest::Client::new().get(url);
+    for (name, value) in &o.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let mut decoder = Config::default();
+    if let Some(n) = o.max_line {
+        decoder.max_line_len(n);
+    }
+    if let Some(n) = o.max_event {
+        decoder.max_data_len(n);
+    }
+    let mut config = ClientConfig::default();
+    config.decoder(decoder);
+    let mut events = match ssewire::client::event_stream(request, &config) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("sse-cat: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    runtime.block_on(async {
+        loop {
+            let next = std::future::poll_fn(|cx| {
+                futures_core::Stream::poll_next(std::pin::Pin::new(&mut events), cx)
+            })
+            .await;
+            let written = match next {
+                None => return ExitCode::SUCCESS,
+                Some(Ok(ev)) => {
+                    json_event(&mut out, ev.event_type(), ev.data(), ev.last_event_id())
+                        .and_then(|()| out.flush())
+                }
+                Some(Err(ClientError::Closed {
+                    cause: Cause::NoContent,
+                    ..
+                })) => {
+                    eprintln!("sse-cat: the server answered 204 No Content: done");
+                    return ExitCode::SUCCESS;
+                }
+                Some(Err(e @ ClientError::Closed { .. })) => {
+                    eprintln!("sse-cat: {e}");
+                    return ExitCode::from(1);
+                }
+                Some(Err(e)) => {
+                    eprintln!("sse-cat: {e}");
+                    Ok(())
+                }
+            };
+            if let Err(e) = written {
+                return io_failure(&IoError::from(e));
+            }
+        }
+    })
+}
+
+#[cfg(not(feature = "http"))]
+fn follow(_: &str, _: &Options) -> ExitCode {
+    eprintln!("sse-cat: --url needs the `http` feature (cargo install --path sse-cat enables it)");
+    ExitCode::from(2)
+}
+
 /// Reports an I/O error; a closed output (`sse-cat ... | head`) is not
 /// one: the reader has what it wanted.
 fn io_failure(e: &IoError) -> ExitCode {
@@ -461,6 +581,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(url) = &o.url {
+        return follow(url, &o);
+    }
     if o.encode {
         match encode(&o) {
             Ok(()) => ExitCode::SUCCESS,

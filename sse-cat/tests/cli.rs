@@ -369,3 +369,60 @@ fn a_closed_output_pipe_ends_quietly() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+/// `--url` follows a live endpoint: prints events as they come, and on
+/// reconnection sends `Last-Event-ID`; a 204 ends it with status 0.
+#[cfg(feature = "http")]
+#[test]
+fn follows_a_url_with_reconnection() {
+    use std::net::TcpListener;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let mut last_ids = Vec::new();
+        for (n, body) in [
+            (0, &b"retry: 10\nid: 1\ndata: first\n\nid: 2\ndata: cut"[..]),
+            (1, b"id: 3\ndata: second\n\n"),
+            (2, b""),
+        ]
+        .into_iter()
+        {
+            let (mut tcp, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                tcp.read_exact(&mut byte).unwrap();
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+            assert!(head.contains("accept: text/event-stream"), "{head}");
+            assert!(head.contains("x-token: abc"), "{head}");
+            last_ids.push(
+                head.lines()
+                    .find_map(|l| l.strip_prefix("last-event-id: ").map(str::to_string)),
+            );
+            let status = if n == 2 { "204 No Content" } else { "200 OK" };
+            write!(
+                tcp,
+                "HTTP/1.1 {status}\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+            )
+            .unwrap();
+            tcp.write_all(body).unwrap();
+        }
+        last_ids
+    });
+    let url = format!("http://{addr}/events");
+    let o = run(&["--url", &url, "-H", "X-Token: abc"], b"");
+    let last_ids = server.join().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "{\"event\":\"message\",\"data\":\"first\",\"id\":\"1\"}\n{\"event\":\"message\",\"data\":\"second\",\"id\":\"3\"}\n"
+    );
+    // The cut event 2 was dropped: the reconnection asked for what follows 1.
+    assert_eq!(
+        last_ids,
+        [None, Some("1".to_string()), Some("3".to_string())]
+    );
+    assert!(stderr(&o).contains("204"), "{}", stderr(&o));
+}
