@@ -51,6 +51,8 @@ use core::time::Duration;
 
 #[cfg(all(feature = "futures", feature = "std"))]
 mod reconnect;
+#[cfg(all(feature = "futures", feature = "std", feature = "tokio"))]
+pub use reconnect::TokioTimer;
 #[cfg(all(feature = "futures", feature = "std"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "futures", feature = "std"))))]
 pub use reconnect::{ClientError, Connector, Opened, ReconnectingStream, RequestHeaders, Sleeper};

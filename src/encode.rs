@@ -354,6 +354,11 @@ mod private {
 }
 pub(crate) use private::{Sealed, Sink};
 
+#[cfg(feature = "alloc")]
+mod owned;
+#[cfg(feature = "alloc")]
+pub use owned::OwnedMessage;
+
 /// Calls `f` with each line of `text`, split at CRLF, LF and lone CR. An
 /// empty text, or a trailing line break, gives an empty last line.
 #[inline]

@@ -18,7 +18,9 @@
 //! | a client over any HTTP stack (reqwest, hyper, ...) | [`stream::EventStream`] over the body's byte stream; on reconnect send [`stream::EventStream::last_event_id`] as `Last-Event-ID` | `futures` |
 //! | a client over blocking I/O | [`io::EventReader`], an iterator of [`OwnedEvent`]s | `std` |
 //! | your own I/O loop, fastest path | [`Decoder::feed_all`] (every item of a chunk in one call) or [`Decoder::feed`] (one item per call) | none |
-//! | a server | [`encode::Message`] (and [`encode::Comment`] for keep-alives, [`encode::Retry`]) written with [`encode::Encode`] into a reused buffer; [`encode::CONTENT_TYPE`] for the header | none |
+//! | a server on hyper, axum, ... | [`body::EventBody`] over a `Stream` of [`encode::OwnedMessage`]s, [`body::response_headers`] | `http-body` (+ `tokio` for keep-alives) |
+//! | a proxy or gateway over `http_body` | [`body::ProxyBody`] with a pass / drop / replace closure | `http-body` |
+//! | a server, your own I/O | [`encode::Message`] (and [`encode::Comment`] for keep-alives, [`encode::Retry`]) written with [`encode::Encode`] into a reused buffer; [`encode::CONTENT_TYPE`] for the header | none |
 //! | a proxy that inspects or rewrites a stream | [`bytes::BytesDecoder`] with [`Config::raw_frames`]: forward the raw bytes of what you keep, re-encode what you change | `bytes` |
 //! | tokio codecs (`FramedRead` / `FramedWrite`) | [`codec::SseCodec`] | `tokio-util` |
 //! | firmware without an allocator | [`Decoder::with_buffers`] over [`ArrayBuffer`] or [`SliceBuffer`] storage; `embedded::ItemReader` over an `embedded_io::Read` | none; `embedded-io` |
@@ -173,6 +175,9 @@
 //! | `tokio-util` | no | [`codec::SseCodec`] for `FramedRead` / `FramedWrite`; implies `bytes` and `std` |
 //! | `embedded-io` | no | [`embedded::ItemReader`] / [`embedded::BufItemReader`] over `embedded_io::Read` / `BufRead`, [`embedded::write`]; no `std`, no `alloc` |
 //! | `embedded-io-async` | no | [`embedded::AsyncItemReader`] and [`embedded::write_async`] over `embedded_io_async`; implies `embedded-io` |
+//! | `http-body` | no | [`body::EventBody`] (servers: a stream of events as a response body, keep-alives) and [`body::ProxyBody`] (proxies: pass, drop or rewrite events, the rest byte for byte); implies `futures` and `std` |
+//! | `tokio` | no | tokio's timer for [`body::EventBody::keep_alive`] |
+//! | `reqwest` | no | [`client::event_stream`]: a reconnecting event stream over reqwest |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for [`OwnedEvent`] and the encoder's inputs (valid event types and ids only), to fuzz your own handlers |
 //!
 //! With no features at all the decoder and the encoder are complete.
@@ -186,6 +191,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "http-body")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http-body")))]
+pub mod body;
 mod buffer;
 #[cfg(feature = "bytes")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]

@@ -153,13 +153,39 @@ where
     }
 }
 
-/// How a [`ReconnectingStream`] waits: any `FnMut(Duration) -> impl
-/// Future<Output = ()>` (your runtime's `sleep`).
+/// How a [`ReconnectingStream`] (or a server body's keep-alive) waits and
+/// tells the time: any `FnMut(Duration) -> impl Future<Output = ()>` (your
+/// runtime's `sleep`, with the system clock), or a type of your own (for
+/// example [`TokioTimer`](crate::client::TokioTimer), whose clock follows
+/// tokio's, paused clocks in tests included).
 pub trait Sleeper {
     /// The wait in flight.
     type Future: Future<Output = ()>;
     /// Waits for `delay`.
     fn sleep(&mut self, delay: Duration) -> Self::Future;
+    /// The current time on the clock `sleep` waits by (default: the
+    /// system's monotonic clock).
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// tokio's timer and clock (feature `tokio`): `tokio::time::sleep`, and
+/// `tokio::time::Instant`, so a paused test clock drives keep-alives and
+/// reconnection delays.
+#[cfg(feature = "tokio")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioTimer;
+
+#[cfg(feature = "tokio")]
+impl Sleeper for TokioTimer {
+    type Future = tokio::time::Sleep;
+    fn sleep(&mut self, delay: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(delay)
+    }
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
 }
 
 impl<S, SF> Sleeper for S
@@ -245,6 +271,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     /// Events from the endpoint `connect` reaches, reconnecting as the
     /// rules say, waiting with `sleep`.
     pub fn new(config: &ClientConfig, connect: C, sleep: S) -> Self {
+        let start = sleep.now();
         ReconnectingStream {
             es: EventSource::new(config),
             sharer: Sharer::new(&config.decoder),
@@ -252,7 +279,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
             sleep,
             conn: Conn::None,
             timer: None,
-            start: Instant::now(),
+            start,
             queue: VecDeque::new(),
             source: None,
             done: false,
@@ -289,7 +316,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     }
 
     fn now(&self) -> Duration {
-        self.start.elapsed()
+        self.sleep.now().saturating_duration_since(self.start)
     }
 
     /// Files what the machine said.
@@ -363,9 +390,10 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     fn opened(&mut self, opened: Opened<C::Body>) {
         let response = Response::new(opened.status, opened.content_type.as_deref())
             .retry_after(opened.retry_after.as_deref());
+        let now = self.now();
         let (queue, source, sharer) = (&mut self.queue, &mut self.source, &mut self.sharer);
         let none = Bytes::new();
-        self.es.on_response(self.start.elapsed(), &response, |s| {
+        self.es.on_response(now, &response, |s| {
             Self::take_signal(queue, source, s, sharer, &none);
         });
         self.conn = match self.es.ready_state() {
@@ -376,8 +404,9 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
 
     /// Body bytes: events out, sharing the chunk.
     fn chunk(&mut self, chunk: &Bytes) {
+        let now = self.now();
         let (queue, source, sharer) = (&mut self.queue, &mut self.source, &mut self.sharer);
-        self.es.on_body(self.start.elapsed(), chunk, |s| {
+        self.es.on_body(now, chunk, |s| {
             Self::take_signal(queue, source, s, sharer, chunk);
         });
     }
@@ -386,9 +415,10 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     fn lost(&mut self, error: Option<C::Error>) {
         self.source = error;
         self.conn = Conn::None;
+        let now = self.now();
         let (queue, source, sharer) = (&mut self.queue, &mut self.source, &mut self.sharer);
         let none = Bytes::new();
-        self.es.on_error(self.start.elapsed(), |s| {
+        self.es.on_error(now, |s| {
             Self::take_signal(queue, source, s, sharer, &none);
         });
     }
@@ -396,9 +426,10 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     /// The body ended.
     fn ended(&mut self) {
         self.conn = Conn::None;
+        let now = self.now();
         let (queue, source, sharer) = (&mut self.queue, &mut self.source, &mut self.sharer);
         let none = Bytes::new();
-        self.es.on_end(self.start.elapsed(), |s| {
+        self.es.on_end(now, |s| {
             Self::take_signal(queue, source, s, sharer, &none);
         });
     }
@@ -446,8 +477,9 @@ where
                 return Poll::Ready(None);
             }
             let none = Bytes::new();
+            let now = this.now();
             let (queue, source, sharer) = (&mut this.queue, &mut this.source, &mut this.sharer);
-            let action = this.es.poll(this.start.elapsed(), |s| {
+            let action = this.es.poll(now, |s| {
                 Self::take_signal(queue, source, s, sharer, &none);
             });
             match action {

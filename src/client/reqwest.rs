@@ -6,12 +6,11 @@
 use std::boxed::Box;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::reconnect::{Connector, Opened, ReconnectingStream, RequestHeaders};
+use super::reconnect::{Connector, Opened, ReconnectingStream, RequestHeaders, TokioTimer};
 use super::ClientConfig;
 
 /// The body of a reqwest response, as chunks.
@@ -19,8 +18,7 @@ pub type ReqwestBody = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> 
 
 /// The events of a reqwest request, reconnecting as the EventSource rules
 /// say (see [`event_stream`]).
-pub type ReqwestEventStream =
-    ReconnectingStream<ReqwestConnector, fn(Duration) -> tokio::time::Sleep>;
+pub type ReqwestEventStream = ReconnectingStream<ReqwestConnector, TokioTimer>;
 
 /// Sends clones of one request, with the EventSource headers added.
 #[derive(Debug)]
@@ -99,10 +97,9 @@ pub fn event_stream(
     if request.try_clone().is_none() {
         return Err(NotCloneable);
     }
-    let sleep: fn(Duration) -> tokio::time::Sleep = tokio::time::sleep;
     Ok(ReconnectingStream::new(
         config,
         ReqwestConnector { request },
-        sleep,
+        TokioTimer,
     ))
 }

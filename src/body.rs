@@ -1,0 +1,431 @@
+//! Feature `http-body`: response bodies for servers and proxies, as
+//! `http_body::Body<Data = Bytes>` (hyper 1.x, axum via
+//! `axum::body::Body::new`, anything else that takes an `http_body::Body`).
+//!
+//! - [`EventBody`] (servers): a `Stream` of encoder items (any
+//!   [`Encode`] type: [`OwnedMessage`](crate::encode::OwnedMessage),
+//!   [`Output`](crate::encode::Output), ...) encoded into one reused buffer
+//!   (no allocation per event once warm), items that are ready together
+//!   sent as one frame, and a keep-alive comment when nothing was sent for
+//!   an interval.
+//! - [`ProxyBody`] (proxies and gateways): an upstream event-stream body
+//!   decoded with raw frames; a closure sees each event and says pass,
+//!   drop or replace; everything passed goes out byte for byte.
+//!
+//! This module only drives the encoder and [`BytesDecoder`].
+
+use std::boxed::Box;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_core::Stream;
+use http_body::{Body, Frame, SizeHint};
+
+use crate::bytes::{BytesDecoder, BytesEvent, BytesItem};
+use crate::client::Sleeper;
+use crate::decoder::Config;
+use crate::encode::{Encode, OwnedMessage, KEEP_ALIVE};
+
+/// The response headers an event stream needs behind real deployments:
+/// the media type, no caching, and no buffering by nginx-style proxies.
+pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+];
+
+/// Inserts [`RESPONSE_HEADERS`] into `headers` (replacing those names).
+///
+/// # Example
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// ssewire::body::response_headers(&mut headers);
+/// assert_eq!(headers["content-type"], "text/event-stream");
+/// ```
+pub fn response_headers(headers: &mut http::HeaderMap) {
+    for (name, value) in RESPONSE_HEADERS {
+        headers.insert(
+            http::header::HeaderName::from_static(name),
+            http::header::HeaderValue::from_static(value),
+        );
+    }
+}
+
+/// The most bytes of ready items coalesced into one frame.
+const COALESCE: usize = 16 * 1024;
+
+/// The keep-alive timer of an [`EventBody`].
+struct KeepAlive<K: Sleeper> {
+    interval: Duration,
+    sleeper: K,
+    /// The armed timer and the instant it ends at.
+    timer: Option<(Instant, Pin<Box<K::Future>>)>,
+}
+
+/// No keep-alive timer (the default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTimer;
+
+impl Sleeper for NoTimer {
+    type Future = core::future::Pending<()>;
+    fn sleep(&mut self, _: Duration) -> Self::Future {
+        core::future::pending()
+    }
+}
+
+impl<S, K: Sleeper> EventBody<S, K> {
+    /// The time on the keep-alive timer's clock.
+    fn now(&self) -> Instant {
+        match &self.keep_alive {
+            Some(ka) => ka.sleeper.now(),
+            None => Instant::now(),
+        }
+    }
+}
+
+/// A server's event-stream response body: see the module docs.
+///
+/// # Example
+/// ```
+/// use futures::stream;
+/// use http_body_util::BodyExt;
+/// use ssewire::body::EventBody;
+/// use ssewire::encode::OwnedMessage;
+///
+/// let events = stream::iter((1..=3).map(|n| OwnedMessage::new(format!("tick {n}")).id(n.to_string()).unwrap()));
+/// let body = EventBody::new(events);
+/// let bytes = futures::executor::block_on(body.collect()).unwrap().to_bytes();
+/// assert_eq!(&bytes[..], b"id: 1\ndata: tick 1\n\nid: 2\ndata: tick 2\n\nid: 3\ndata: tick 3\n\n");
+/// ```
+pub struct EventBody<S, K: Sleeper = NoTimer> {
+    stream: Pin<Box<S>>,
+    buf: BytesMut,
+    keep_alive: Option<KeepAlive<K>>,
+    last_sent: Instant,
+    done: bool,
+}
+
+impl<S, K: Sleeper> fmt::Debug for EventBody<S, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventBody")
+            .field("buffered", &self.buf.len())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> EventBody<S, NoTimer>
+where
+    S: Stream,
+    S::Item: Encode,
+{
+    /// A body that encodes `stream`'s items, without keep-alives.
+    pub fn new(stream: S) -> Self {
+        EventBody {
+            stream: Box::pin(stream),
+            buf: BytesMut::new(),
+            keep_alive: None,
+            last_sent: Instant::now(),
+            done: false,
+        }
+    }
+
+    /// Sends a keep-alive comment (`:` and a blank line) whenever nothing
+    /// was sent for `interval`, waiting with `sleeper` (your runtime's
+    /// timer and clock, as for [`crate::client::ReconnectingStream`]). The
+    /// timer is re-armed once per interval, not per event.
+    pub fn keep_alive_with<K: Sleeper>(self, interval: Duration, sleeper: K) -> EventBody<S, K> {
+        let last_sent = sleeper.now();
+        EventBody {
+            stream: self.stream,
+            buf: self.buf,
+            keep_alive: Some(KeepAlive {
+                interval,
+                sleeper,
+                timer: None,
+            }),
+            last_sent,
+            done: self.done,
+        }
+    }
+
+    /// [`EventBody::keep_alive_with`] tokio's timer and clock (feature
+    /// `tokio`).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn keep_alive(self, interval: Duration) -> EventBody<S, crate::client::TokioTimer> {
+        self.keep_alive_with(interval, crate::client::TokioTimer)
+    }
+}
+
+impl<S, K> EventBody<S, K>
+where
+    S: Stream,
+    S::Item: Encode,
+    K: Sleeper,
+{
+    /// Encodes every item that is ready, up to [`COALESCE`] bytes.
+    fn pull(&mut self, cx: &mut Context<'_>) {
+        while !self.done && self.buf.len() < COALESCE {
+            match self.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    self.buf.reserve(item.encoded_len());
+                    let written = item.encode_buf(&mut self.buf);
+                    debug_assert!(written.is_ok(), "a BytesMut grows");
+                }
+                Poll::Ready(None) => self.done = true,
+                Poll::Pending => return,
+            }
+        }
+    }
+
+    /// The keep-alive due now (`Ready`), or `Pending` with the timer armed.
+    fn poll_keep_alive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(ka) = self.keep_alive.as_mut() else {
+            return Poll::Pending;
+        };
+        let due = self.last_sent + ka.interval;
+        let now = ka.sleeper.now();
+        if now >= due {
+            ka.timer = None;
+            return Poll::Ready(());
+        }
+        if ka.timer.as_ref().is_none_or(|(at, _)| *at != due) {
+            ka.timer = Some((due, Box::pin(ka.sleeper.sleep(due - now))));
+        }
+        let Some((_, timer)) = ka.timer.as_mut() else {
+            return Poll::Pending;
+        };
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                ka.timer = None;
+                // The timer fired: re-check (an event may have gone out
+                // since it was armed, moving the deadline).
+                if ka.sleeper.now() >= self.last_sent + ka.interval {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S, K> Body for EventBody<S, K>
+where
+    S: Stream,
+    S::Item: Encode,
+    K: Sleeper + Unpin,
+{
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        this.pull(cx);
+        if this.buf.is_empty() {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match this.poll_keep_alive(cx) {
+                Poll::Ready(()) => this.buf.extend_from_slice(KEEP_ALIVE),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        this.last_sent = this.now();
+        Poll::Ready(Some(Ok(Frame::data(this.buf.split().freeze()))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done && self.buf.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+/// What a [`ProxyBody`]'s filter decides for one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Forward the event's exact bytes.
+    Pass,
+    /// Forward nothing for it.
+    Drop,
+    /// Forward this instead.
+    Replace(OwnedMessage),
+}
+
+/// A proxy's response body over an upstream event-stream body: see the
+/// module docs. Comments, unknown fields and blocks without an event pass
+/// unchanged; so does every event the filter passes, byte for byte (CRLF,
+/// field order and all). Memory is bounded by the raw frame limit
+/// ([`Config::raw_frames`], default [`Config::DEFAULT_MAX_FRAME_LEN`]); a
+/// block over a decoder limit is not forwarded. Upstream errors and
+/// trailers come through; dropping this body drops the upstream.
+///
+/// # Example
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::{BodyExt, Full};
+/// use ssewire::body::{ProxyBody, Verdict};
+/// use ssewire::encode::OwnedMessage;
+///
+/// let upstream = Full::new(Bytes::from_static(b": hi\r\n\r\nevent: secret\ndata: x\n\nevent: shout\ndata: hey\n\ndata: keep\r\n\r\n"));
+/// let body = ProxyBody::new(upstream, |ev: &ssewire::bytes::BytesEvent| match &ev.event_type()[..] {
+///     b"secret" => Verdict::Drop,
+///     b"shout" => Verdict::Replace(OwnedMessage::new(ev.data_lossy().to_uppercase()).event_type("shout").unwrap()),
+///     _ => Verdict::Pass,
+/// });
+/// let out = futures::executor::block_on(body.collect()).unwrap().to_bytes();
+/// assert_eq!(&out[..], b": hi\r\n\r\nevent: shout\ndata: HEY\n\ndata: keep\r\n\r\n");
+/// ```
+pub struct ProxyBody<B, F> {
+    upstream: Pin<Box<B>>,
+    decoder: BytesDecoder,
+    filter: F,
+    /// Frames ready to go out.
+    out: VecDeque<Bytes>,
+    /// Encoding space for replacements.
+    scratch: BytesMut,
+    trailers: Option<http::HeaderMap>,
+    upstream_done: bool,
+}
+
+impl<B, F> fmt::Debug for ProxyBody<B, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyBody")
+            .field("decoder", &self.decoder)
+            .field("upstream_done", &self.upstream_done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B, F> ProxyBody<B, F>
+where
+    B: Body,
+    F: FnMut(&BytesEvent) -> Verdict,
+{
+    /// Filters `upstream` with `filter`, default limits.
+    pub fn new(upstream: B, filter: F) -> Self {
+        Self::with_config(upstream, filter, &Config::default())
+    }
+
+    /// Filters `upstream` with `filter` and the decoder's `config` (raw
+    /// frames are turned on, with the configured or the default limit).
+    pub fn with_config(upstream: B, filter: F, config: &Config) -> Self {
+        let mut config = config.clone();
+        if config.raw_frames.is_none() {
+            config.raw_frames(Config::DEFAULT_MAX_FRAME_LEN);
+        }
+        ProxyBody {
+            upstream: Box::pin(upstream),
+            decoder: BytesDecoder::with_config(&config),
+            filter,
+            out: VecDeque::new(),
+            scratch: BytesMut::new(),
+            trailers: None,
+            upstream_done: false,
+        }
+    }
+
+    /// The decoder, for the last event id and the reconnection time.
+    #[must_use]
+    pub fn decoder(&self) -> &crate::Decoder {
+        self.decoder.decoder()
+    }
+
+    /// Turns decoded items into outgoing frames.
+    fn route(&mut self) {
+        for item in self.decoder.by_ref() {
+            match item {
+                Ok(BytesItem::Event(ev)) => match (self.filter)(&ev) {
+                    Verdict::Pass => match ev.raw() {
+                        Some(raw) => self.out.push_back(raw.clone()),
+                        // Its raw bytes went over the frame limit: send
+                        // the same event, re-encoded.
+                        None => self
+                            .out
+                            .push_back(encode(&mut self.scratch, &ev.to_encode())),
+                    },
+                    Verdict::Drop => {}
+                    Verdict::Replace(m) => self.out.push_back(encode(&mut self.scratch, &m)),
+                },
+                Ok(BytesItem::Blank { raw: Some(raw) } | BytesItem::Trailing(raw)) => {
+                    self.out.push_back(raw)
+                }
+                // Retry and comment lines travel inside the frames;
+                // limit errors drop their block.
+                _ => {}
+            }
+        }
+    }
+}
+
+fn encode<T: Encode + ?Sized>(scratch: &mut BytesMut, item: &T) -> Bytes {
+    scratch.reserve(item.encoded_len());
+    let written = item.encode_buf(scratch);
+    debug_assert!(written.is_ok(), "a BytesMut grows");
+    scratch.split().freeze()
+}
+
+impl<B, F> Body for ProxyBody<B, F>
+where
+    B: Body,
+    B::Data: Buf,
+    F: FnMut(&BytesEvent) -> Verdict + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(frame) = this.out.pop_front() {
+                return Poll::Ready(Some(Ok(Frame::data(frame))));
+            }
+            if this.upstream_done {
+                return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
+            }
+            match this.upstream.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(mut data) => {
+                        let chunk = data.copy_to_bytes(data.remaining());
+                        this.decoder.push(chunk);
+                        this.route();
+                    }
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            this.trailers = Some(trailers);
+                        }
+                    }
+                },
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => {
+                    this.upstream_done = true;
+                    let _ = this.decoder.finish();
+                    this.route();
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.upstream_done && self.out.is_empty() && self.trailers.is_none()
+    }
+}
