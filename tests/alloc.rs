@@ -348,3 +348,44 @@ fn embedded_reader_allocates_nothing() {
     assert_eq!(events, 200);
     assert_eq!(n, 0, "allocations through the embedded-io reader");
 }
+
+#[cfg(feature = "http-body")]
+#[test]
+fn event_body_allocates_nothing_per_event_once_warm() {
+    use http_body::Body;
+    use ssewire::body::EventBody;
+    use ssewire::encode::Message;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // A stream that yields one event per poll, then Pending every 3rd poll
+    // (as a live source does), forever.
+    struct Live(u32);
+    impl futures::Stream for Live {
+        type Item = Message<'static>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.0 += 1;
+            if self.0 % 3 == 0 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(Some(Message::new("{\"delta\":\"token\"}")))
+        }
+    }
+    let mut body = EventBody::new(Live(0));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut poll = |n: usize| {
+        let mut bytes = 0;
+        for _ in 0..n {
+            if let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) {
+                bytes += frame.into_data().map_or(0, |d| d.len()); // the frame is dropped here, as a server does once written
+            }
+        }
+        bytes
+    };
+    poll(100); // warm
+    let (n, bytes) = allocations(|| poll(10_000));
+    // Two events are ready per poll, coalesced into one frame.
+    assert_eq!(bytes, 10_000 * 2 * "data: {\"delta\":\"token\"}\n\n".len());
+    assert_eq!(n, 0, "allocations for 10000 frames of events");
+}
