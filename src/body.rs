@@ -363,7 +363,7 @@ where
                     Verdict::Replace(m) => self.out.push_back(encode(&mut self.scratch, &m)),
                 },
                 Ok(BytesItem::Blank { raw: Some(raw) } | BytesItem::Trailing(raw)) => {
-                    self.out.push_back(raw)
+                    self.out.push_back(raw);
                 }
                 // Retry and comment lines travel inside the frames;
                 // limit errors drop their block.

@@ -2,27 +2,30 @@
 //! server on 127.0.0.1 whose `EventSource` reads a stream that ssewire
 //! encoded (hard cases, written to the socket in awkward pieces); the page
 //! posts what it received back, and the test compares it with what was
-//! encoded. It needs Chromium, so it is `#[ignore]`d: a plain `cargo test`
+//! encoded. The same stream is served three ways: written by hand through a
+//! channel, through `body::EventBody`, and through `body::ProxyBody` in
+//! front of the first. It needs Chromium, so it is `#[ignore]`d: a plain `cargo test`
 //! counts it as ignored; `.ci/run` installs Chromium and runs it with
 //! `-- --ignored`, where a missing browser is a failure. Timeouts only
 //! guard against hangs.
-#![cfg(all(feature = "futures", feature = "tokio-util"))]
-
-#[path = "../examples/server.rs"]
-#[allow(unused)]
-mod server;
+#![cfg(all(feature = "http-body", feature = "tokio"))]
 
 use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
 use std::process::{Command, Stdio};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::stream::{self, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper::body::{Body, Frame};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use server::{AnyBody, ChannelBody};
-use ssewire::encode::{Comment, Encode, EventId, EventType, Message};
+use ssewire::body::{EventBody, ProxyBody, Verdict};
+use ssewire::encode::{Comment, Encode, EventId, EventType, Message, Output};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -70,6 +73,63 @@ fn expected() -> Vec<serde_json::Value> {
         .collect()
 }
 
+type AnyBody = http_body_util::combinators::BoxBody<Bytes, io::Error>;
+
+/// A response body fed from a channel.
+struct ChannelBody(mpsc::Receiver<Result<Bytes, io::Error>>);
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = io::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        self.0.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
+    }
+}
+
+/// The cases as encoder items, for `EventBody`.
+fn items() -> Vec<Output<'static>> {
+    let mut out = vec![Output::Comment(Comment::new("hello browser"))];
+    for (ty, data, id) in cases() {
+        let mut ev = Message::new(data).event_type(EventType::new(ty).unwrap());
+        if let Some(id) = id {
+            ev = ev.id(EventId::new(id).unwrap());
+        }
+        out.push(Output::Message(ev));
+        out.push(Output::Comment(Comment::new("between\nevents")));
+    }
+    out
+}
+
+/// The stream written by hand in awkward pieces: 1 to 7 bytes, cutting
+/// field names, UTF-8 sequences and line endings apart, each its own write.
+fn channel_body() -> ChannelBody {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let bytes = stream_bytes();
+        let mut at = 0;
+        let mut k = 0;
+        while at < bytes.len() {
+            let n = (1 + (k * 5 + 3) % 7).min(bytes.len() - at);
+            if tx
+                .send(Ok(Bytes::copy_from_slice(&bytes[at..at + n])))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            at += n;
+            k += 1;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // Keep the connection open; the page closes it.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    ChannelBody(rx)
+}
+
 fn stream_bytes() -> Vec<u8> {
     let mut out = Vec::new();
     Comment::new("hello browser").encode_vec(&mut out);
@@ -87,7 +147,7 @@ fn stream_bytes() -> Vec<u8> {
 const PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>ssewire interop</title>
 <script>
 const got = [];
-const es = new EventSource('/events');
+const es = new EventSource(new URLSearchParams(location.search).get('src'));
 const record = e => got.push({ type: e.type, data: e.data, id: e.lastEventId });
 for (const t of TYPES) es.addEventListener(t, record);
 es.addEventListener('done', e => {
@@ -102,7 +162,11 @@ async fn handle(req: Request<Incoming>, report: mpsc::Sender<String>) -> Respons
     let full = |ct: &str, body: String| {
         Response::builder()
             .header("content-type", ct)
-            .body(AnyBody::Full(Full::new(Bytes::from(body))))
+            .body(
+                Full::new(Bytes::from(body))
+                    .map_err(|never| match never {})
+                    .boxed(),
+            )
             .unwrap()
     };
     match req.uri().path() {
@@ -117,35 +181,22 @@ async fn handle(req: Request<Incoming>, report: mpsc::Sender<String>) -> Respons
                 PAGE.replace("TYPES", &serde_json::to_string(&types).unwrap()),
             )
         }
-        "/events" => {
-            let (tx, rx) = mpsc::channel(64);
-            tokio::spawn(async move {
-                // Awkward pieces: 1 to 7 bytes, cutting field names, UTF-8
-                // sequences and line endings apart, each its own write.
-                let bytes = stream_bytes();
-                let mut at = 0;
-                let mut k = 0;
-                while at < bytes.len() {
-                    let n = (1 + (k * 5 + 3) % 7).min(bytes.len() - at);
-                    if tx
-                        .send(Ok(Bytes::copy_from_slice(&bytes[at..at + n])))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    at += n;
-                    k += 1;
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-                // Keep the connection open; the page closes it.
-                tokio::time::sleep(Duration::from_secs(60)).await;
-            });
-            Response::builder()
-                .header("content-type", ssewire::encode::CONTENT_TYPE)
-                .header("cache-control", "no-cache")
-                .body(AnyBody::Events(ChannelBody(rx)))
-                .unwrap()
+        "/events" | "/events-body" | "/events-proxy" => {
+            let body: AnyBody = match req.uri().path() {
+                "/events" => channel_body().boxed(),
+                // Keep the connection open after the events; the page
+                // closes it.
+                "/events-body" => EventBody::new(stream::iter(items()).chain(stream::pending()))
+                    .map_err(|never| match never {})
+                    .boxed(),
+                _ => ProxyBody::new(channel_body(), |_: &ssewire::bytes::BytesEvent| {
+                    Verdict::Pass
+                })
+                .boxed(),
+            };
+            let mut response = Response::new(body);
+            ssewire::body::response_headers(response.headers_mut());
+            response
         }
         "/report" => {
             let body = req
@@ -161,7 +212,11 @@ async fn handle(req: Request<Incoming>, report: mpsc::Sender<String>) -> Respons
         }
         _ => Response::builder()
             .status(404)
-            .body(AnyBody::Full(Full::new(Bytes::new())))
+            .body(
+                Full::new(Bytes::new())
+                    .map_err(|never| match never {})
+                    .boxed(),
+            )
             .unwrap(),
     }
 }
@@ -211,9 +266,27 @@ async fn browser_event_source_reads_what_ssewire_encoded() {
         }
     });
 
+    for src in ["/events", "/events-body", "/events-proxy"] {
+        let report = run_browser(
+            &chromium,
+            &format!("http://{addr}/?src={src}"),
+            &mut report_rx,
+        )
+        .await;
+        let got: serde_json::Value = serde_json::from_str(&report).expect("JSON report");
+        assert_eq!(
+            got,
+            serde_json::Value::Array(expected()),
+            "what the browser received from {src}"
+        );
+    }
+}
+
+/// Opens `url` in headless Chromium and waits for the page's report.
+async fn run_browser(chromium: &str, url: &str, reports: &mut mpsc::Receiver<String>) -> String {
     let profile = std::env::temp_dir().join(format!("ssewire-chromium-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile);
-    let mut child = Command::new(&chromium)
+    let mut child = Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -226,22 +299,16 @@ async fn browser_event_source_reads_what_ssewire_encoded() {
             "--disable-quic",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("http://{addr}/"))
+        .arg(url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start chromium");
-    let report = tokio::time::timeout(Duration::from_secs(90), report_rx.recv()).await;
+    let report = tokio::time::timeout(Duration::from_secs(90), reports.recv()).await;
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&profile);
-    let report = report
+    report
         .expect("the page reported within 90 s")
-        .expect("a report");
-    let got: serde_json::Value = serde_json::from_str(&report).expect("JSON report");
-    assert_eq!(
-        got,
-        serde_json::Value::Array(expected()),
-        "what the browser received"
-    );
+        .expect("a report")
 }

@@ -1,7 +1,12 @@
 //! End to end over real sockets on 127.0.0.1: the example server and client
 //! with connections cut mid-event, and the `tokio-util` codec over TCP.
 //! Timeouts only guard against hangs.
-#![cfg(all(feature = "futures", feature = "tokio-util"))]
+#![cfg(all(
+    feature = "futures",
+    feature = "tokio-util",
+    feature = "http-body",
+    feature = "tokio"
+))]
 
 #[path = "../examples/client.rs"]
 #[allow(unused)]
@@ -67,6 +72,7 @@ async fn client_reads_every_event_once_in_order() {
         interval: Duration::from_millis(1),
         retry_ms: 5,
         cut_seed: None,
+        ..Default::default()
     };
     let addr = start(opts).await;
     let session = tokio::time::timeout(GUARD, client::run(&addr, 15, 5, &fast()))
@@ -85,6 +91,7 @@ async fn connections_cut_mid_event_lose_and_repeat_nothing() {
             interval: Duration::from_millis(0),
             retry_ms: 2,
             cut_seed: Some(seed),
+            ..Default::default()
         };
         let addr = start(opts).await;
         let session = tokio::time::timeout(GUARD, client::run(&addr, 40, 500, &fast()))
