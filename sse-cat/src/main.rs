@@ -491,12 +491,6 @@ fn follow(url: &str, o: &Options) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    #[cfg(feature = "https")]
-    {
-        // reqwest's rustls without a bundled provider: use ring's (built
-        // with a C compiler only). Installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
     let mut request = reqwest::Client::new().get(url);
     for (name, value) in &o.headers {
         request = request.header(name.as_str(), value.as_str());
