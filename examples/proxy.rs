@@ -24,7 +24,6 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use ssewire::body::{ProxyBody, Verdict};
-use ssewire::bytes::BytesEvent;
 use ssewire::encode::OwnedMessage;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -41,7 +40,7 @@ pub(crate) struct Rules {
 }
 
 impl Rules {
-    pub(crate) fn verdict(&self, ev: &BytesEvent) -> Verdict {
+    pub(crate) fn verdict(&self, ev: &ssewire::Event<'_>) -> Verdict {
         let is = |t: &Option<String>| {
             t.as_deref()
                 .is_some_and(|t| t.as_bytes() == &ev.event_type()[..])
@@ -49,9 +48,8 @@ impl Rules {
         if is(&self.drop) {
             Verdict::Drop
         } else if is(&self.upper) {
-            let mut m = ev.to_encode();
             let upper = ev.data_lossy().to_uppercase();
-            m = m.with_data(&upper);
+            let m = ssewire::encode::Message::from(*ev).with_data(&upper);
             Verdict::Replace(OwnedMessage::from(m))
         } else {
             Verdict::Pass
@@ -102,7 +100,7 @@ pub(crate) async fn forward(
         .get("content-type")
         .is_some_and(|v| ssewire::client::is_event_stream(v.as_bytes()));
     let body = if parts.status == 200 && is_stream {
-        ProxyBody::new(body, move |ev: &BytesEvent| rules.verdict(ev))
+        ProxyBody::new(body, move |ev: &ssewire::Event<'_>| rules.verdict(ev))
             .map_err(BoxError::from)
             .boxed()
     } else {

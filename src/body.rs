@@ -12,7 +12,7 @@
 //!   decoded with raw frames; a closure sees each event and says pass,
 //!   drop or replace; everything passed goes out byte for byte.
 //!
-//! This module only drives the encoder and [`BytesDecoder`].
+//! This module only drives the encoder and the [`Decoder`].
 
 use std::boxed::Box;
 use std::collections::VecDeque;
@@ -22,14 +22,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use std::vec::Vec;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_core::Stream;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::bytes::{BytesDecoder, BytesEvent, BytesItem};
 use crate::client::Sleeper;
-use crate::decoder::Config;
+use core::ops::ControlFlow;
+
+use crate::decoder::{Config, Decoder, Item};
 use crate::encode::{Encode, OwnedMessage, KEEP_ALIVE};
 
 /// The response headers an event stream needs behind real deployments:
@@ -270,9 +272,12 @@ pub enum Verdict {
 /// A proxy's response body over an upstream event-stream body: see the
 /// module docs. Comments, unknown fields and blocks without an event pass
 /// unchanged; so does every event the filter passes, byte for byte (CRLF,
-/// field order and all). Memory is bounded by the raw frame limit
-/// ([`Config::raw_frames`], default [`Config::DEFAULT_MAX_FRAME_LEN`]); a
-/// block over a decoder limit is not forwarded. Upstream errors and
+/// field order and all), without being copied: what passes goes out as
+/// slices of the upstream's own chunks, consecutive blocks as one slice.
+/// The filter sees each event borrowed, as the decoder found it. Memory is
+/// bounded by the raw frame limit ([`Config::raw_frames`], default
+/// [`Config::DEFAULT_MAX_FRAME_LEN`]): a block longer than that is not
+/// forwarded, nor is one over a decoder limit. Upstream errors and
 /// trailers come through; dropping this body drops the upstream.
 ///
 /// # Example
@@ -283,7 +288,7 @@ pub enum Verdict {
 /// use ssewire::encode::OwnedMessage;
 ///
 /// let upstream = Full::new(Bytes::from_static(b": hi\r\n\r\nevent: secret\ndata: x\n\nevent: shout\ndata: hey\n\ndata: keep\r\n\r\n"));
-/// let body = ProxyBody::new(upstream, |ev: &ssewire::bytes::BytesEvent| match &ev.event_type()[..] {
+/// let body = ProxyBody::new(upstream, |ev: &ssewire::Event<'_>| match ev.event_type() {
 ///     b"secret" => Verdict::Drop,
 ///     b"shout" => Verdict::Replace(OwnedMessage::new(ev.data_lossy().to_uppercase()).event_type("shout").unwrap()),
 ///     _ => Verdict::Pass,
@@ -293,14 +298,117 @@ pub enum Verdict {
 /// ```
 pub struct ProxyBody<B, F> {
     upstream: Pin<Box<B>>,
-    decoder: BytesDecoder,
+    decoder: Decoder,
     filter: F,
-    /// Frames ready to go out.
-    out: VecDeque<Bytes>,
-    /// Encoding space for replacements.
-    scratch: BytesMut,
+    route: Route,
     trailers: Option<http::HeaderMap>,
     upstream_done: bool,
+}
+
+/// Where each block of the upstream goes.
+#[derive(Debug)]
+struct Route {
+    /// Frames ready to go out.
+    out: VecDeque<Bytes>,
+    /// Passed bytes of the current chunk not yet queued: `chunk[start..end]`.
+    run: Option<(usize, usize)>,
+    /// The current block's bytes from earlier chunks (slices of them).
+    held: Vec<Bytes>,
+    held_len: usize,
+    /// A decoder limit dropped the current block: forward none of it.
+    dropping: bool,
+    /// The current block's bytes went over `max_frame`: they are not kept.
+    oversize: bool,
+    max_frame: usize,
+    /// Encoding space for replacements.
+    scratch: BytesMut,
+}
+
+impl Route {
+    /// The block `chunk[start..end]` (after any held bytes) goes out.
+    fn pass(&mut self, chunk: &Bytes, start: usize, end: usize) {
+        if !self.held.is_empty() {
+            self.flush(chunk);
+            self.out.extend(self.held.drain(..));
+            self.held_len = 0;
+        }
+        self.run = match self.run {
+            Some((s, e)) if e == start => Some((s, end)),
+            Some(_) => {
+                self.flush(chunk);
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+
+    /// The current block is not forwarded.
+    fn skip(&mut self, chunk: &Bytes) {
+        self.flush(chunk);
+        self.held.clear();
+        self.held_len = 0;
+    }
+
+    /// Queues the passed run of `chunk`.
+    fn flush(&mut self, chunk: &Bytes) {
+        if let Some((s, e)) = self.run.take() {
+            if s < e {
+                self.out.push_back(chunk.slice(s..e));
+            }
+        }
+    }
+
+    /// A block ended at `chunk[..end]` (it began at `start`).
+    fn end_block<F: FnMut(&crate::Event<'_>) -> Verdict>(
+        &mut self,
+        chunk: &Bytes,
+        start: usize,
+        end: usize,
+        event: Option<crate::Event<'_>>,
+        filter: &mut F,
+    ) {
+        let over = core::mem::replace(&mut self.oversize, false)
+            || self.held_len + (end - start) > self.max_frame;
+        let dropping = core::mem::replace(&mut self.dropping, false);
+        let verdict = match event {
+            Some(ev) => filter(&ev),
+            None => Verdict::Pass,
+        };
+        match verdict {
+            Verdict::Pass if !dropping && !over => self.pass(chunk, start, end),
+            Verdict::Pass => {
+                self.skip(chunk);
+                // An event whose raw bytes went over the frame limit still
+                // goes out, re-encoded with the same meaning.
+                if let (Some(ev), false) = (event, dropping) {
+                    self.out
+                        .push_back(encode(&mut self.scratch, &crate::encode::Message::from(ev)));
+                }
+            }
+            Verdict::Drop => self.skip(chunk),
+            Verdict::Replace(m) => {
+                self.skip(chunk);
+                self.out.push_back(encode(&mut self.scratch, &m));
+            }
+        }
+    }
+
+    /// The chunk is used up; `chunk[start..]` begins the next block.
+    fn keep_rest(&mut self, chunk: &Bytes, start: usize) {
+        self.flush(chunk);
+        let rest = chunk.len() - start;
+        if rest == 0 || self.dropping || self.oversize {
+            return;
+        }
+        if self.held_len + rest > self.max_frame {
+            self.held.clear();
+            self.held_len = 0;
+            self.oversize = true;
+            return;
+        }
+        self.held.push(chunk.slice(start..));
+        self.held_len += rest;
+    }
 }
 
 impl<B, F> fmt::Debug for ProxyBody<B, F> {
@@ -315,26 +423,33 @@ impl<B, F> fmt::Debug for ProxyBody<B, F> {
 impl<B, F> ProxyBody<B, F>
 where
     B: Body,
-    F: FnMut(&BytesEvent) -> Verdict,
+    F: FnMut(&crate::Event<'_>) -> Verdict,
 {
     /// Filters `upstream` with `filter`, default limits.
     pub fn new(upstream: B, filter: F) -> Self {
         Self::with_config(upstream, filter, &Config::default())
     }
 
-    /// Filters `upstream` with `filter` and the decoder's `config` (raw
-    /// frames are turned on, with the configured or the default limit).
+    /// Filters `upstream` with `filter` and the decoder's `config` (its raw
+    /// frame limit, or the default one, bounds a block).
     pub fn with_config(upstream: B, filter: F, config: &Config) -> Self {
-        let mut config = config.clone();
-        if config.raw_frames.is_none() {
-            config.raw_frames(Config::DEFAULT_MAX_FRAME_LEN);
-        }
+        let mut decoder = Decoder::with_config(config);
+        // Every block's end is needed to route it.
+        decoder.blank_lines = true;
         ProxyBody {
             upstream: Box::pin(upstream),
-            decoder: BytesDecoder::with_config(&config),
+            decoder,
             filter,
-            out: VecDeque::new(),
-            scratch: BytesMut::new(),
+            route: Route {
+                out: VecDeque::new(),
+                run: None,
+                held: Vec::new(),
+                held_len: 0,
+                dropping: false,
+                oversize: false,
+                max_frame: config.raw_frames.unwrap_or(Config::DEFAULT_MAX_FRAME_LEN),
+                scratch: BytesMut::new(),
+            },
             trailers: None,
             upstream_done: false,
         }
@@ -342,34 +457,32 @@ where
 
     /// The decoder, for the last event id and the reconnection time.
     #[must_use]
-    pub fn decoder(&self) -> &crate::Decoder {
-        self.decoder.decoder()
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
     }
 
-    /// Turns decoded items into outgoing frames.
-    fn route(&mut self) {
-        for item in self.decoder.by_ref() {
+    /// Decodes one upstream chunk and routes its blocks.
+    fn take(&mut self, chunk: &Bytes) {
+        let (route, filter) = (&mut self.route, &mut self.filter);
+        let mut start = 0;
+        self.decoder.feed_from(chunk, 0, |end, item| {
             match item {
-                Ok(BytesItem::Event(ev)) => match (self.filter)(&ev) {
-                    Verdict::Pass => match ev.raw() {
-                        Some(raw) => self.out.push_back(raw.clone()),
-                        // Its raw bytes went over the frame limit: send
-                        // the same event, re-encoded.
-                        None => self
-                            .out
-                            .push_back(encode(&mut self.scratch, &ev.to_encode())),
-                    },
-                    Verdict::Drop => {}
-                    Verdict::Replace(m) => self.out.push_back(encode(&mut self.scratch, &m)),
-                },
-                Ok(BytesItem::Blank { raw: Some(raw) } | BytesItem::Trailing(raw)) => {
-                    self.out.push_back(raw);
+                Ok(Item::Event(ev)) => {
+                    route.end_block(chunk, start, end, Some(ev), filter);
+                    start = end;
                 }
-                // Retry and comment lines travel inside the frames;
-                // limit errors drop their block.
-                _ => {}
+                Ok(Item::Blank) => {
+                    route.end_block(chunk, start, end, None, filter);
+                    start = end;
+                }
+                // Retry and comment lines travel inside their block.
+                Ok(_) => {}
+                // A limit: the decoder drops the rest of this block.
+                Err(_) => route.dropping = true,
             }
-        }
+            ControlFlow::Continue(())
+        });
+        route.keep_rest(chunk, start);
     }
 }
 
@@ -384,7 +497,7 @@ impl<B, F> Body for ProxyBody<B, F>
 where
     B: Body,
     B::Data: Buf,
-    F: FnMut(&BytesEvent) -> Verdict + Unpin,
+    F: FnMut(&crate::Event<'_>) -> Verdict + Unpin,
 {
     type Data = Bytes;
     type Error = B::Error;
@@ -395,7 +508,7 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = self.get_mut();
         loop {
-            if let Some(frame) = this.out.pop_front() {
+            if let Some(frame) = this.route.out.pop_front() {
                 return Poll::Ready(Some(Ok(Frame::data(frame))));
             }
             if this.upstream_done {
@@ -405,8 +518,7 @@ where
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(mut data) => {
                         let chunk = data.copy_to_bytes(data.remaining());
-                        this.decoder.push(chunk);
-                        this.route();
+                        this.take(&chunk);
                     }
                     Err(frame) => {
                         if let Ok(trailers) = frame.into_trailers() {
@@ -418,7 +530,12 @@ where
                 Poll::Ready(None) => {
                     this.upstream_done = true;
                     let _ = this.decoder.finish();
-                    this.route();
+                    // An unterminated tail goes out as it came (a decoder
+                    // downstream drops it too).
+                    if !this.route.dropping && !this.route.oversize {
+                        let held = this.route.held.drain(..);
+                        this.route.out.extend(held);
+                    }
                 }
                 Poll::Pending => return Poll::Pending,
             }
@@ -426,6 +543,6 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.upstream_done && self.out.is_empty() && self.trailers.is_none()
+        self.upstream_done && self.route.out.is_empty() && self.trailers.is_none()
     }
 }

@@ -14,7 +14,7 @@ use futures::stream::{self, StreamExt};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, StreamBody};
 use ssewire::body::{EventBody, ProxyBody, Verdict};
-use ssewire::bytes::BytesEvent;
+
 use ssewire::encode::{Comment, Message, Output, OwnedMessage, KEEP_ALIVE};
 
 /// Reads frames for `span` of (virtual) time; returns the data frames.
@@ -123,7 +123,7 @@ async fn the_proxy_passes_a_stream_it_does_not_change_byte_for_byte() {
     let input = upstream_bytes();
     for seed in [1, 2, 3, 99, 12345] {
         let upstream = StreamBody::new(stream::iter(pieces(&input, seed)));
-        let body = ProxyBody::new(upstream, |_: &BytesEvent| Verdict::Pass);
+        let body = ProxyBody::new(upstream, |_: &ssewire::Event<'_>| Verdict::Pass);
         let out = body.collect().await.unwrap().to_bytes();
         assert_eq!(&out[..], &input[..], "seed {seed}");
     }
@@ -133,7 +133,7 @@ async fn the_proxy_passes_a_stream_it_does_not_change_byte_for_byte() {
 async fn the_proxy_drops_and_rewrites_what_it_is_told_to() {
     let input = upstream_bytes();
     let upstream = StreamBody::new(stream::iter(pieces(&input, 7)));
-    let body = ProxyBody::new(upstream, |ev: &BytesEvent| match &ev.event_type()[..] {
+    let body = ProxyBody::new(upstream, |ev: &ssewire::Event<'_>| match ev.event_type() {
         b"a" => Verdict::Drop,
         b"b" => Verdict::Replace(
             OwnedMessage::new(ev.data_lossy().to_uppercase())
@@ -176,9 +176,10 @@ async fn the_proxy_forwards_errors_and_trailers() {
         Ok(Frame::data(Bytes::from_static(b"data: one\n\n"))),
         Ok(Frame::trailers(trailers.clone())),
     ];
-    let collected = ProxyBody::new(StreamBody::new(stream::iter(frames)), |_: &BytesEvent| {
-        Verdict::Pass
-    })
+    let collected = ProxyBody::new(
+        StreamBody::new(stream::iter(frames)),
+        |_: &ssewire::Event<'_>| Verdict::Pass,
+    )
     .collect()
     .await
     .unwrap();
@@ -189,9 +190,10 @@ async fn the_proxy_forwards_errors_and_trailers() {
         Ok(Frame::data(Bytes::from_static(b"data: one\n\n"))),
         Err("upstream reset"),
     ];
-    let mut body = ProxyBody::new(StreamBody::new(stream::iter(frames)), |_: &BytesEvent| {
-        Verdict::Pass
-    });
+    let mut body = ProxyBody::new(
+        StreamBody::new(stream::iter(frames)),
+        |_: &ssewire::Event<'_>| Verdict::Pass,
+    );
     let first = body.frame().await.unwrap().unwrap();
     assert_eq!(first.into_data().unwrap(), "data: one\n\n");
     assert_eq!(body.frame().await.unwrap().unwrap_err(), "upstream reset");
@@ -216,10 +218,28 @@ async fn dropping_the_proxy_body_drops_the_upstream() {
         }
     }
     let dropped = Arc::new(AtomicBool::new(false));
-    let body = ProxyBody::new(Upstream(Arc::clone(&dropped)), |_: &BytesEvent| {
+    let body = ProxyBody::new(Upstream(Arc::clone(&dropped)), |_: &ssewire::Event<'_>| {
         Verdict::Pass
     });
     assert!(!dropped.load(Ordering::SeqCst));
     drop(body);
     assert!(dropped.load(Ordering::SeqCst));
+}
+
+#[tokio::test]
+async fn a_block_over_the_frame_limit_is_re_encoded_and_the_rest_passes() {
+    let mut config = ssewire::Config::default();
+    config.raw_frames(32);
+    let input = b": small\n\nid: 1\ndata: a block much longer than the thirty-two byte frame limit\n\ndata: after\r\n\r\n";
+    for seed in [1, 5, 9] {
+        let upstream = StreamBody::new(stream::iter(pieces(input, seed)));
+        let body =
+            ProxyBody::with_config(upstream, |_: &ssewire::Event<'_>| Verdict::Pass, &config);
+        let out = body.collect().await.unwrap().to_bytes();
+        assert_eq!(
+            &out[..],
+            &b": small\n\nid: 1\ndata: a block much longer than the thirty-two byte frame limit\n\ndata: after\r\n\r\n"[..],
+            "seed {seed}: the long event comes re-encoded (here the same bytes), the rest as it was"
+        );
+    }
 }

@@ -189,10 +189,7 @@ async fn handle(req: Request<Incoming>, report: mpsc::Sender<String>) -> Respons
                 "/events-body" => EventBody::new(stream::iter(items()).chain(stream::pending()))
                     .map_err(|never| match never {})
                     .boxed(),
-                _ => ProxyBody::new(channel_body(), |_: &ssewire::bytes::BytesEvent| {
-                    Verdict::Pass
-                })
-                .boxed(),
+                _ => ProxyBody::new(channel_body(), |_: &ssewire::Event<'_>| Verdict::Pass).boxed(),
             };
             let mut response = Response::new(body);
             ssewire::body::response_headers(response.headers_mut());

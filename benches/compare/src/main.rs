@@ -89,7 +89,9 @@ fn measure(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
 // ---------------------------------------------------------------------------
 // Input adapters for the peers' intended APIs.
 
-fn byte_stream(chunks: &[Bytes]) -> impl futures::Stream<Item = Result<Bytes, io::Error>> + Unpin + '_ {
+fn byte_stream(
+    chunks: &[Bytes],
+) -> impl futures::Stream<Item = Result<Bytes, io::Error>> + Unpin + '_ {
     stream::iter(chunks.iter().cloned().map(Ok))
 }
 
@@ -101,8 +103,14 @@ struct ChunkReader<'a> {
 }
 
 impl futures::io::AsyncRead for ChunkReader<'_> {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let Some(c) = self.chunks.get(self.i) else { return Poll::Ready(Ok(0)) };
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let Some(c) = self.chunks.get(self.i) else {
+            return Poll::Ready(Ok(0));
+        };
         let n = (c.len() - self.off).min(buf.len());
         buf[..n].copy_from_slice(&c[self.off..self.off + n]);
         self.off += n;
@@ -120,7 +128,10 @@ impl futures::io::AsyncRead for ChunkReader<'_> {
 type Decode = fn(&[Bytes]) -> (usize, usize);
 
 fn memchr2_baseline(chunks: &[Bytes]) -> (usize, usize) {
-    let n = chunks.iter().map(|c| memchr::memchr2_iter(b'\n', b'\r', c).count()).sum();
+    let n = chunks
+        .iter()
+        .map(|c| memchr::memchr2_iter(b'\n', b'\r', c).count())
+        .sum();
     (n, 0)
 }
 
@@ -230,7 +241,10 @@ fn sse_stream(chunks: &[Bytes]) -> (usize, usize) {
         let mut s = sse_stream::SseByteStream::new(byte_stream(chunks));
         let (mut n, mut d) = (0, 0);
         while let Some(item) = s.next().await {
-            if let Ok(sse_stream::Sse { data: Some(data), .. }) = item {
+            if let Ok(sse_stream::Sse {
+                data: Some(data), ..
+            }) = item
+            {
                 n += 1;
                 d += data.len();
             }
@@ -283,7 +297,11 @@ fn eventsource_stream(chunks: &[Bytes]) -> (usize, usize) {
 
 fn sse_codec(chunks: &[Bytes]) -> (usize, usize) {
     block_on(async {
-        let mut s = sse_codec::decode_stream(ChunkReader { chunks, i: 0, off: 0 });
+        let mut s = sse_codec::decode_stream(ChunkReader {
+            chunks,
+            i: 0,
+            off: 0,
+        });
         let (mut n, mut d) = (0, 0);
         while let Some(item) = s.next().await {
             if let Ok(sse_codec::Event::Message { data, .. }) = item {
@@ -298,7 +316,14 @@ fn sse_codec(chunks: &[Bytes]) -> (usize, usize) {
 fn async_sse(chunks: &[Bytes]) -> (usize, usize) {
     block_on(async {
         let cap = chunks.first().map_or(8192, |c| c.len().clamp(64, 1 << 20));
-        let reader = futures::io::BufReader::with_capacity(cap, ChunkReader { chunks, i: 0, off: 0 });
+        let reader = futures::io::BufReader::with_capacity(
+            cap,
+            ChunkReader {
+                chunks,
+                i: 0,
+                off: 0,
+            },
+        );
         let mut s = async_sse::decode(reader);
         let (mut n, mut d) = (0, 0);
         while let Some(item) = s.next().await {
@@ -358,7 +383,7 @@ type Ev = (String, String, String);
 type Encode = fn(&[Ev], &mut Vec<u8>) -> (usize, usize);
 
 fn enc_ssewire(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
-    use ssewire::encode::{Encode, Message, EventId, EventType};
+    use ssewire::encode::{Encode, EventId, EventType, Message};
     out.clear();
     for (ty, data, id) in evs {
         let mut ev = Message::new(data);
@@ -506,10 +531,39 @@ fn check_encoded(out: &[u8], evs: &[Ev]) -> String {
     }
 }
 
+/// The `http-body` server body: events from a stream into the collected
+/// response body (borrowed messages: no allocation per event).
+fn enc_ssewire_body(evs: &[Ev], out: &mut Vec<u8>) -> (usize, usize) {
+    use http_body_util::BodyExt;
+    use ssewire::encode::{EventId, EventType, Message};
+    out.clear();
+    let items = evs.iter().map(|(ty, data, id)| {
+        let mut ev = Message::new(data);
+        if ty != "message" {
+            ev = ev.event_type(EventType::new(ty).unwrap());
+        }
+        if !id.is_empty() {
+            ev = ev.id(EventId::new(id).unwrap());
+        }
+        ev
+    });
+    let body = ssewire::body::EventBody::new(stream::iter(items));
+    let mut body = std::pin::pin!(body);
+    block_on(async {
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame.unwrap().into_data() {
+                out.extend_from_slice(&data);
+            }
+        }
+    });
+    (evs.len(), out.len())
+}
+
 const ENCODERS: &[(&str, Encode)] = &[
     ("concatenation baseline", enc_concat),
     ("ssewire", enc_ssewire),
     ("format! baseline", enc_format),
+    ("ssewire EventBody (http-body)", enc_ssewire_body),
     ("axum", enc_axum),
     ("sse-stream", enc_sse_stream),
     ("sse-codec", enc_sse_codec),
@@ -559,9 +613,14 @@ fn main() {
     }
     // `--impl TEXT` runs only the decoders whose name contains TEXT (and the
     // baseline): for profiling one implementation.
-    let skip = |i: usize, name: &str| i > 0 && only_impl.as_deref().is_some_and(|o| !name.contains(o));
+    let skip =
+        |i: usize, name: &str| i > 0 && only_impl.as_deref().is_some_and(|o| !name.contains(o));
     let started = Instant::now();
-    let profile = if cfg!(debug_assertions) { "debug (not for measuring)" } else { env!("SSEWIRE_COMPARE_PROFILE") };
+    let profile = if cfg!(debug_assertions) {
+        "debug (not for measuring)"
+    } else {
+        env!("SSEWIRE_COMPARE_PROFILE")
+    };
     println!("## Decoders\n");
     println!("Profile: {profile}. Rounds: {rounds}, interleaved; the median round is shown. Cut-off budget per run: {budget:?}.");
     println!("× memchr2: speed relative to counting line ends with memchr2. × fastest peer: speed relative to the fastest correct other crate in the same cell.\n");
@@ -573,8 +632,17 @@ fn main() {
         }
         let all = Bytes::from(w.bytes.clone());
         for (cname, size) in workloads::CHUNKINGS {
-            let chunks: Vec<Bytes> = workloads::chunks(&all, size).into_iter().map(|c| all.slice_ref(c)).collect();
-            let mut cells: Vec<Cell> = DECODERS.iter().map(|_| Cell { runs: Vec::new(), cut: None }).collect();
+            let chunks: Vec<Bytes> = workloads::chunks(&all, size)
+                .into_iter()
+                .map(|c| all.slice_ref(c))
+                .collect();
+            let mut cells: Vec<Cell> = DECODERS
+                .iter()
+                .map(|_| Cell {
+                    runs: Vec::new(),
+                    cut: None,
+                })
+                .collect();
             for _ in 0..rounds {
                 for (i, (name, f)) in DECODERS.iter().enumerate() {
                     if cells[i].cut.is_some() || skip(i, name) {
@@ -587,8 +655,10 @@ fn main() {
                         let mut too_slow = None;
                         for frac in [64usize, 8] {
                             let prefix = all.slice(..all.len() / frac);
-                            let part: Vec<Bytes> =
-                                workloads::chunks(&prefix, size).into_iter().map(|c| prefix.slice_ref(c)).collect();
+                            let part: Vec<Bytes> = workloads::chunks(&prefix, size)
+                                .into_iter()
+                                .map(|c| prefix.slice_ref(c))
+                                .collect();
                             let r = measure(&mut || f(&part));
                             if r.time > budget / 8 {
                                 too_slow = Some((prefix.len(), r.time));
@@ -639,9 +709,16 @@ fn main() {
                 } else if correct(&r) {
                     "ok".to_string()
                 } else {
-                    format!("MISMATCH ({} events / {} data bytes, want {} / {})", r.events, r.data, w.events, w.data_bytes)
+                    format!(
+                        "MISMATCH ({} events / {} data bytes, want {} / {})",
+                        r.events, r.data, w.events, w.data_bytes
+                    )
                 };
-                let per_event = if i == 0 { 0.0 } else { r.allocs as f64 / w.events as f64 };
+                let per_event = if i == 0 {
+                    0.0
+                } else {
+                    r.allocs as f64 / w.events as f64
+                };
                 println!(
                     "| {} | {cname} | {name} | {:.0} | {:.0} | {:.2} | {vs_peer} | {:.2} | {} KiB | {check} |",
                     w.name,
@@ -707,5 +784,93 @@ fn main() {
             );
         }
     }
+    proxy_section(rounds, only.as_deref());
     eprintln!("finished in {:.0?}", started.elapsed());
+}
+
+/// Proxy pass-through: `ProxyBody` (decode with raw frames, pass every
+/// event) against collecting the same upstream body unchanged.
+fn proxy_section(rounds: usize, only: Option<&str>) {
+    use http_body_util::{BodyExt, StreamBody};
+    use ssewire::body::{ProxyBody, Verdict};
+    println!("\n## Proxy pass-through\n");
+    println!(
+        "| workload | chunking | implementation | MB/s | × plain copy | allocs/event | check |"
+    );
+    println!("|---|---|---|---:|---:|---:|---|");
+    for w in [workloads::llm(), workloads::heartbeat()] {
+        if only.is_some_and(|o| o != w.name) {
+            continue;
+        }
+        let all = Bytes::from(w.bytes.clone());
+        let chunks: Vec<Bytes> = workloads::chunks(&all, 4096)
+            .into_iter()
+            .map(|c| all.slice_ref(c))
+            .collect();
+        let frames = || {
+            stream::iter(
+                chunks
+                    .iter()
+                    .cloned()
+                    .map(|c| Ok::<_, std::convert::Infallible>(http_body::Frame::data(c))),
+            )
+        };
+        let plain = |out: &mut usize| {
+            let body = StreamBody::new(frames());
+            *out = block_on(BodyExt::collect(body)).unwrap().to_bytes().len();
+        };
+        let proxied = |out: &mut usize| {
+            let body = ProxyBody::new(StreamBody::new(frames()), |_: &ssewire::Event<'_>| {
+                Verdict::Pass
+            });
+            let mut body = std::pin::pin!(body);
+            let mut n = 0;
+            block_on(async {
+                while let Some(frame) = body.frame().await {
+                    if let Ok(d) = frame.unwrap().into_data() {
+                        n += d.len();
+                    }
+                }
+            });
+            *out = n;
+        };
+        let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+        let mut lens = [0usize; 2];
+        for _ in 0..rounds {
+            let mut n = 0;
+            runs[0].push(measure(&mut || {
+                plain(&mut n);
+                (w.events, n)
+            }));
+            lens[0] = n;
+            runs[1].push(measure(&mut || {
+                proxied(&mut n);
+                (w.events, n)
+            }));
+            lens[1] = n;
+        }
+        let median = |rs: &mut Vec<Run>| {
+            rs.sort_by_key(|r| r.time);
+            rs[rs.len() / 2]
+        };
+        let base = median(&mut runs[0]);
+        let prox = median(&mut runs[1]);
+        for (name, r, len) in [
+            ("plain body copy", base, lens[0]),
+            ("ssewire ProxyBody (pass all)", prox, lens[1]),
+        ] {
+            let check = if len == w.bytes.len() {
+                "ok"
+            } else {
+                "MISMATCH"
+            };
+            println!(
+                "| {} | 4k | {name} | {:.0} | {:.2} | {:.2} | {check} |",
+                w.name,
+                mbps(w.bytes.len(), r.time),
+                base.time.as_secs_f64() / r.time.as_secs_f64(),
+                r.allocs as f64 / w.events as f64
+            );
+        }
+    }
 }
