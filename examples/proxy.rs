@@ -43,7 +43,7 @@ impl Rules {
     pub(crate) fn verdict(&self, ev: &ssewire::Event<'_>) -> Verdict {
         let is = |t: &Option<String>| {
             t.as_deref()
-                .is_some_and(|t| t.as_bytes() == &ev.event_type()[..])
+                .is_some_and(|t| t.as_bytes() == ev.event_type())
         };
         if is(&self.drop) {
             Verdict::Drop
