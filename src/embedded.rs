@@ -38,9 +38,80 @@
 //! ```
 
 use crate::buffer::Buffer;
-use crate::decoder::{Decoder, Item};
+use crate::decoder::{Decoder, Found, Item};
 use crate::encode::Encode;
 use crate::error::ReadError;
+
+/// The decoder and the caller's read buffer, shared by [`ItemReader`] and
+/// `AsyncItemReader`: they differ only in how they read.
+#[derive(Debug)]
+struct Core<'b, B: Buffer> {
+    decoder: Decoder<B>,
+    buf: &'b mut [u8],
+    /// The unread part of the buffer is `buf[start..end]`.
+    start: usize,
+    end: usize,
+    done: bool,
+}
+
+/// What [`Core::step`] needs next.
+enum Next {
+    /// Read into the buffer (it is used up).
+    Read,
+    /// The input ended.
+    End,
+    /// An item, found in `buf[from..end]`.
+    Found(Found, usize),
+}
+
+impl<'b, B: Buffer> Core<'b, B> {
+    fn new(decoder: Decoder<B>, buf: &'b mut [u8]) -> Self {
+        Core {
+            decoder,
+            buf,
+            start: 0,
+            end: 0,
+            done: false,
+        }
+    }
+
+    /// Decodes what is buffered until an item is found or a read is due.
+    fn step(&mut self) -> Next {
+        loop {
+            if self.start == self.end {
+                if self.done || self.buf.is_empty() {
+                    self.done = true;
+                    return Next::End;
+                }
+                return Next::Read;
+            }
+            let from = self.start;
+            let (consumed, found) = self.decoder.feed_raw(&self.buf[from..self.end]);
+            self.start += consumed;
+            if let Some(found) = found {
+                return Next::Found(found, from);
+            }
+        }
+    }
+
+    /// A read returned `n` bytes (0: the end of the input).
+    fn filled(&mut self, n: usize) {
+        if n == 0 {
+            self.done = true;
+            let _ = self.decoder.finish();
+        } else {
+            self.start = 0;
+            self.end = n.min(self.buf.len());
+        }
+    }
+
+    fn resolve<E>(&self, found: Found, from: usize) -> Option<Result<Item<'_>, ReadError<E>>> {
+        let chunk = &self.buf[from..self.end];
+        self.decoder
+            .resolve(found, chunk)
+            .map(|item| item.map_err(ReadError::Decode))
+    }
+}
 
 /// Reads [`Item`]s from an `embedded_io::Read` through a caller-supplied
 /// read buffer; items borrow that buffer or the decoder's buffers, and are
@@ -52,11 +123,7 @@ use crate::error::ReadError;
 #[derive(Debug)]
 pub struct ItemReader<'b, R, B: Buffer> {
     reader: R,
-    decoder: Decoder<B>,
-    buf: &'b mut [u8],
-    start: usize,
-    end: usize,
-    done: bool,
+    core: Core<'b, B>,
 }
 
 impl<'b, R: embedded_io::Read, B: Buffer> ItemReader<'b, R, B> {
@@ -68,17 +135,13 @@ impl<'b, R: embedded_io::Read, B: Buffer> ItemReader<'b, R, B> {
     pub fn new(reader: R, decoder: Decoder<B>, buf: &'b mut [u8]) -> Self {
         ItemReader {
             reader,
-            decoder,
-            buf,
-            start: 0,
-            end: 0,
-            done: false,
+            core: Core::new(decoder, buf),
         }
     }
 
     /// The decoder, for the last event id and the reconnection time.
     pub fn decoder(&self) -> &Decoder<B> {
-        &self.decoder
+        &self.core.decoder
     }
 
     /// Sets the last event id, to resume after a reconnection (see
@@ -87,7 +150,7 @@ impl<'b, R: embedded_io::Read, B: Buffer> ItemReader<'b, R, B> {
     /// # Errors
     /// When `id` contains CR, LF or NUL, or does not fit its buffer.
     pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), crate::InvalidValue> {
-        self.decoder.set_last_event_id(id)
+        self.core.decoder.set_last_event_id(id)
     }
 
     /// Takes the reader back.
@@ -103,33 +166,13 @@ impl<'b, R: embedded_io::Read, B: Buffer> ItemReader<'b, R, B> {
     #[allow(clippy::should_implement_trait)] // a lending iterator
     pub fn next(&mut self) -> Option<Result<Item<'_>, ReadError<R::Error>>> {
         loop {
-            if self.start == self.end {
-                if self.done || self.buf.is_empty() {
-                    self.done = true;
-                    return None;
-                }
-                match self.reader.read(self.buf) {
-                    Ok(0) => {
-                        self.done = true;
-                        let _ = self.decoder.finish();
-                        return None;
-                    }
-                    Ok(n) => {
-                        self.start = 0;
-                        self.end = n.min(self.buf.len());
-                    }
+            match self.core.step() {
+                Next::End => return None,
+                Next::Found(found, from) => return self.core.resolve(found, from),
+                Next::Read => match self.reader.read(self.core.buf) {
+                    Ok(n) => self.core.filled(n),
                     Err(e) => return Some(Err(ReadError::Transport(e))),
-                }
-            }
-            let from = self.start;
-            let (consumed, found) = self.decoder.feed_raw(&self.buf[from..self.end]);
-            self.start += consumed;
-            if let Some(found) = found {
-                let chunk = &self.buf[from..self.end];
-                return self
-                    .decoder
-                    .resolve(found, chunk)
-                    .map(|item| item.map_err(ReadError::Decode));
+                },
             }
         }
     }
@@ -253,11 +296,7 @@ mod nonblocking {
     #[derive(Debug)]
     pub struct AsyncItemReader<'b, R, B: Buffer> {
         reader: R,
-        decoder: Decoder<B>,
-        buf: &'b mut [u8],
-        start: usize,
-        end: usize,
-        done: bool,
+        core: Core<'b, B>,
     }
 
     impl<'b, R: embedded_io_async::Read, B: Buffer> AsyncItemReader<'b, R, B> {
@@ -265,17 +304,13 @@ mod nonblocking {
         pub fn new(reader: R, decoder: Decoder<B>, buf: &'b mut [u8]) -> Self {
             AsyncItemReader {
                 reader,
-                decoder,
-                buf,
-                start: 0,
-                end: 0,
-                done: false,
+                core: Core::new(decoder, buf),
             }
         }
 
         /// The decoder, for the last event id and the reconnection time.
         pub fn decoder(&self) -> &Decoder<B> {
-            &self.decoder
+            &self.core.decoder
         }
 
         /// Sets the last event id (see [`Decoder::set_last_event_id`]).
@@ -283,7 +318,7 @@ mod nonblocking {
         /// # Errors
         /// When `id` contains CR, LF or NUL, or does not fit its buffer.
         pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), crate::InvalidValue> {
-            self.decoder.set_last_event_id(id)
+            self.core.decoder.set_last_event_id(id)
         }
 
         /// Takes the reader back.
@@ -299,33 +334,13 @@ mod nonblocking {
         /// As [`ItemReader::next`].
         pub async fn next(&mut self) -> Option<Result<Item<'_>, ReadError<R::Error>>> {
             loop {
-                if self.start == self.end {
-                    if self.done || self.buf.is_empty() {
-                        self.done = true;
-                        return None;
-                    }
-                    match self.reader.read(self.buf).await {
-                        Ok(0) => {
-                            self.done = true;
-                            let _ = self.decoder.finish();
-                            return None;
-                        }
-                        Ok(n) => {
-                            self.start = 0;
-                            self.end = n.min(self.buf.len());
-                        }
+                match self.core.step() {
+                    Next::End => return None,
+                    Next::Found(found, from) => return self.core.resolve(found, from),
+                    Next::Read => match self.reader.read(self.core.buf).await {
+                        Ok(n) => self.core.filled(n),
                         Err(e) => return Some(Err(ReadError::Transport(e))),
-                    }
-                }
-                let from = self.start;
-                let (consumed, found) = self.decoder.feed_raw(&self.buf[from..self.end]);
-                self.start += consumed;
-                if let Some(found) = found {
-                    let chunk = &self.buf[from..self.end];
-                    return self
-                        .decoder
-                        .resolve(found, chunk)
-                        .map(|item| item.map_err(ReadError::Decode));
+                    },
                 }
             }
         }

@@ -21,39 +21,10 @@ pub(crate) fn run_config(
     // Fixed buffers at least as large as the whole input never lower a limit.
     let total: usize = chunks.iter().map(|c| c.len()).sum::<usize>() + 8;
     let mut storage = vec![0u8; total * 5];
-    let (line, rest) = storage.split_at_mut(total);
-    let (data, rest) = rest.split_at_mut(total);
-    let (event_type, rest) = rest.split_at_mut(total);
-    let (last_event_id, pending_id) = rest.split_at_mut(total);
-    let fixed = Decoder::with_buffers(
-        Buffers {
-            line: SliceBuffer::new(line),
-            data: SliceBuffer::new(data),
-            event_type: SliceBuffer::new(event_type),
-            last_event_id: SliceBuffer::new(last_event_id),
-            pending_id: SliceBuffer::new(pending_id),
-        },
-        config,
-    );
-    let got = run_decoder(fixed, chunks);
+    let got = run_decoder(fixed_decoder(&mut storage, config), chunks);
     // The batch path over fixed buffers of the same sizes.
-    let mut storage2 = vec![0u8; total * 5];
-    let (line, rest) = storage2.split_at_mut(total);
-    let (data, rest) = rest.split_at_mut(total);
-    let (event_type, rest) = rest.split_at_mut(total);
-    let (last_event_id, pending_id) = rest.split_at_mut(total);
-    let fixed = Decoder::with_buffers(
-        Buffers {
-            line: SliceBuffer::new(line),
-            data: SliceBuffer::new(data),
-            event_type: SliceBuffer::new(event_type),
-            last_event_id: SliceBuffer::new(last_event_id),
-            pending_id: SliceBuffer::new(pending_id),
-        },
-        config,
-    );
     assert_eq!(
-        run_decoder_batch(fixed, chunks),
+        run_decoder_batch(fixed_decoder(&mut storage, config), chunks),
         got,
         "batch and one-step paths differ (fixed buffers)"
     );
@@ -70,6 +41,28 @@ pub(crate) fn run_config(
         "growable and fixed buffers differ"
     );
     got
+}
+
+/// A decoder over five equal fixed slices of `storage`.
+pub(crate) fn fixed_decoder<'s>(
+    storage: &'s mut [u8],
+    config: &Config,
+) -> Decoder<SliceBuffer<'s>> {
+    let fifth = storage.len() / 5;
+    let (line, rest) = storage.split_at_mut(fifth);
+    let (data, rest) = rest.split_at_mut(fifth);
+    let (event_type, rest) = rest.split_at_mut(fifth);
+    let (last_event_id, pending_id) = rest.split_at_mut(fifth);
+    Decoder::with_buffers(
+        Buffers {
+            line: SliceBuffer::new(line),
+            data: SliceBuffer::new(data),
+            event_type: SliceBuffer::new(event_type),
+            last_event_id: SliceBuffer::new(last_event_id),
+            pending_id: SliceBuffer::new(pending_id),
+        },
+        config,
+    )
 }
 
 /// Feeds `chunks` to `dec` and collects everything it reports.
