@@ -106,6 +106,26 @@
 //! # }
 //! ```
 //!
+//! # A server handler (feature `http-body`)
+//! Any `Stream` of events becomes an `http_body::Body` for hyper, axum
+//! (`axum::body::Body::new(body)`) and the rest: one reused buffer, no
+//! allocation per event, keep-alives with `.keep_alive(interval)` (feature
+//! `tokio`) or any runtime's timer.
+//! ```
+//! # #[cfg(feature = "http-body")] {
+//! use futures::{executor::block_on, stream};
+//! use http_body_util::BodyExt;
+//! use ssewire::body::{response_headers, EventBody};
+//! use ssewire::encode::OwnedMessage;
+//!
+//! let events = stream::iter(["a", "b"].map(|d| OwnedMessage::new(d).event_type("letter").unwrap()));
+//! let mut response = http::Response::new(EventBody::new(events));
+//! response_headers(response.headers_mut()); // content-type, cache-control, x-accel-buffering
+//! let bytes = block_on(response.into_body().collect()).unwrap().to_bytes();
+//! assert_eq!(&bytes[..], b"event: letter\ndata: a\n\nevent: letter\ndata: b\n\n");
+//! # }
+//! ```
+//!
 //! # A proxy that forwards what it keeps byte for byte (feature `bytes`)
 //! ```
 //! # #[cfg(feature = "bytes")] {

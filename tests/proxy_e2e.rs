@@ -291,3 +291,33 @@ async fn the_server_survives_running_out_of_file_descriptors() {
         "the storm hit the descriptor limit: {log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_past_the_last_event_gets_204_and_ids_do_not_wrap() {
+    let _g = SERIAL.lock().await;
+    let upstream = start_server(quick(5)).await;
+    let client = reqwest::Client::new();
+    for (id, want) in [
+        ("4", 200),
+        ("5", 204),
+        ("6", 204),
+        ("18446744073709551615", 204),
+        ("not a number", 200),
+    ] {
+        let response = client
+            .get(format!("http://{upstream}/events"))
+            .header("last-event-id", id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), want, "Last-Event-ID: {id}");
+        if want == 200 {
+            let body = response.bytes().await.unwrap();
+            let first = if id == "4" { "id: 5" } else { "id: 1" };
+            assert!(
+                body.windows(5).any(|w| w == first.as_bytes()),
+                "Last-Event-ID: {id}"
+            );
+        }
+    }
+}
