@@ -856,7 +856,26 @@ impl<B: Buffer> Decoder<B> {
     /// capacity that hold nothing still needed (a partial line, data or a
     /// type of the event being read, a pending id) are emptied and given
     /// back; the last event id keeps just its bytes.
+    #[inline(always)]
     fn release_idle(&mut self, keep: usize) {
+        // Checked once per chunk: keep it to a few loads when nothing is
+        // large (always, for fixed buffers).
+        let largest = self
+            .lines
+            .line
+            .heap_capacity()
+            .max(self.event.data_buf.heap_capacity())
+            .max(self.event.type_buf.heap_capacity())
+            .max(self.id.pending.heap_capacity())
+            .max(self.id.committed.heap_capacity());
+        if largest > keep {
+            self.release_large(keep);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn release_large(&mut self, keep: usize) {
         // A buffer in use (a line in progress, the data of the event being
         // read) is left alone: shrinking it would make its next append
         // reallocate. The last event id keeps its bytes, without slack.
