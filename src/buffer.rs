@@ -73,17 +73,26 @@ impl Buffer for alloc::vec::Vec<u8> {
     }
 }
 
-/// Makes room for `additional` more bytes, growing by an eighth rather than
-/// doubling: a buffer ends at most 1/8 above the longest line it held (plus
-/// 64 bytes), and the total copying stays linear (at most 9 times the final
-/// size). Out of line and cold, so the append on the hot path stays small.
+/// Below this capacity a buffer doubles when it grows; above it, it grows
+/// by an eighth.
+#[cfg(feature = "alloc")]
+const DOUBLE_BELOW: usize = 64 * 1024;
+
+/// Makes room for `additional` more bytes: doubling up to 64 KiB (few
+/// reallocations while a line arrives in small pieces, which matters
+/// because idle buffers are released and regrow), then growing by an
+/// eighth, so that a buffer ends at most 64 KiB or 1/8 above the longest
+/// line it held, and the total copying stays linear (at most 9 times the
+/// final size). Out of line and cold, so the append on the hot path stays
+/// small.
 #[cfg(feature = "alloc")]
 #[cold]
 #[inline(never)]
 fn grow(v: &mut alloc::vec::Vec<u8>, additional: usize) -> Result<(), ()> {
     let need = v.len().checked_add(additional).ok_or(())?;
     let cap = v.capacity();
-    let target = need.max(cap + cap / 8).max(64);
+    let step = if cap < DOUBLE_BELOW { cap } else { cap / 8 };
+    let target = need.max(cap + step).max(64);
     v.reserve_exact(target - v.len());
     Ok(())
 }

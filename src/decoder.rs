@@ -1106,8 +1106,11 @@ impl<B: Buffer> Decoder<B> {
         while self.lines.scanner.state != State::LineStart {
             let resumed = self.lines.resume(chunk, &mut pos);
             match resumed {
-                // The chunk is used up (pos is its end): finish below.
-                Resume::LineStart | Resume::NeedInput => break,
+                Resume::LineStart => break,
+                // The whole chunk went into a line in progress: nothing
+                // else to do (no location into it, nothing idle to
+                // release while a line is in progress).
+                Resume::NeedInput => return chunk.len(),
                 Resume::TooLong => {
                     let e = self.line_too_long(self.offsets.partial_start);
                     if f(pos, Err(e)).is_break() {
