@@ -3,7 +3,7 @@
 //! `axum::body::Body::new`, anything else that takes an `http_body::Body`).
 //!
 //! - [`EventBody`] (servers): a `Stream` of encoder items (any
-//!   [`Encode`] type: [`OwnedMessage`](crate::encode::OwnedMessage),
+//!   [`Encode`] type: [`OwnedMessage`],
 //!   [`Output`](crate::encode::Output), ...) encoded into one reused buffer
 //!   (no allocation per event once warm), items that are ready together
 //!   sent as one frame, and a keep-alive comment when nothing was sent for
