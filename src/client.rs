@@ -17,6 +17,7 @@
 //!
 //! # Example
 //! ```
+//! # #[cfg(feature = "alloc")] {
 //! use core::time::Duration;
 //! use ssewire::client::{Action, ClientConfig, EventSource, Response, Signal};
 //!
@@ -45,6 +46,7 @@
 //! // The partial event was dropped; resume after the last complete one.
 //! let headers: Vec<_> = es.request_headers().collect();
 //! assert!(headers.contains(&("last-event-id", &b"1"[..])));
+//! # }
 //! ```
 
 use core::time::Duration;
