@@ -218,7 +218,7 @@ trait EncodeInto: Encode {
 impl<T: Encode + ?Sized> EncodeInto for T {}
 
 /// The decoder's view of data after encoding: line breaks become LF.
-fn normalise(data: &[u8]) -> String {
+fn normalise_bytes(data: &[u8]) -> Vec<u8> {
     let mut s = Vec::new();
     let mut i = 0;
     while i < data.len() {
@@ -233,7 +233,12 @@ fn normalise(data: &[u8]) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&s).into_owned()
+    s
+}
+
+/// [`normalise_bytes`], decoded as the spec does.
+fn normalise(data: &[u8]) -> String {
+    String::from_utf8_lossy(&normalise_bytes(data)).into_owned()
 }
 
 proptest! {
@@ -359,25 +364,6 @@ mod sinks {
             data,
             id,
         })
-    }
-
-    /// The decoder's view of encoded data: line breaks become LF (bytes kept).
-    fn normalise_bytes(data: &[u8]) -> Vec<u8> {
-        let mut s = Vec::new();
-        let mut i = 0;
-        while i < data.len() {
-            match data[i] {
-                b'\r' => {
-                    s.push(b'\n');
-                    if data.get(i + 1) == Some(&b'\n') {
-                        i += 1;
-                    }
-                }
-                b => s.push(b),
-            }
-            i += 1;
-        }
-        s
     }
 
     proptest! {
