@@ -82,11 +82,11 @@ impl Sleeper for NoTimer {
 }
 
 impl<S, K: Sleeper> EventBody<S, K> {
-    /// The time on the keep-alive timer's clock.
-    fn now(&self) -> Instant {
-        match &self.keep_alive {
-            Some(ka) => ka.sleeper.now(),
-            None => Instant::now(),
+    /// Notes that a frame went out, on the keep-alive timer's clock (no
+    /// clock is read without a keep-alive).
+    fn sent(&mut self) {
+        if let Some(ka) = &self.keep_alive {
+            self.last_sent = ka.sleeper.now();
         }
     }
 }
@@ -245,7 +245,7 @@ where
                 Poll::Pending => return Poll::Pending,
             }
         }
-        this.last_sent = this.now();
+        this.sent();
         Poll::Ready(Some(Ok(Frame::data(this.buf.split().freeze()))))
     }
 
