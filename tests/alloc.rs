@@ -272,6 +272,64 @@ fn idle_decoders_give_back_what_a_large_event_took() {
 
 #[cfg(feature = "bytes")]
 #[test]
+fn bytes_paths_allocate_nothing_per_event_once_warm() {
+    use ssewire::bytes::{BytesDecoder, BytesItem};
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let input = bytes::Bytes::from(stream(2000));
+    for size in [input.len(), 4096, 61, 7] {
+        // Cut the chunks before counting: the first slice of a `Bytes`
+        // built from a `Vec` allocates its shared header.
+        let chunks: Vec<bytes::Bytes> = (0..input.len())
+            .step_by(size)
+            .map(|i| input.slice(i..(i + size).min(input.len())))
+            .collect();
+        let mut dec = BytesDecoder::new();
+        let take = |events: &mut usize, item| match item {
+            Ok(BytesItem::Event(ev)) => {
+                assert!(!ev.data().is_empty());
+                *events += 1;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("{e}"),
+        };
+        // Warm up on the whole stream: the decoder's buffers and both copy
+        // blocks.
+        let mut warm = 0;
+        for c in &chunks {
+            dec.feed_all(c, |item| take(&mut warm, item));
+        }
+        assert!(warm > 0);
+        let _ = dec.finish();
+        let (n, events) = allocations(|| {
+            let mut events = 0;
+            for c in &chunks {
+                dec.feed_all(c, |item| take(&mut events, item));
+            }
+            events
+        });
+        assert_eq!(events, 2000, "feed_all, chunk {size}");
+        assert_eq!(n, 0, "feed_all allocations with chunk size {size}");
+        // The iterator: the chunk and item queues need warming up too.
+        let iterate = |dec: &mut BytesDecoder, chunks: &[bytes::Bytes]| {
+            let mut events = 0;
+            for c in chunks {
+                dec.push(c.clone());
+                for item in dec.by_ref() {
+                    take(&mut events, item);
+                }
+            }
+            events
+        };
+        assert_eq!(iterate(&mut dec, &chunks), 2000);
+        let _ = dec.finish();
+        let (n, events) = allocations(|| iterate(&mut dec, &chunks));
+        assert_eq!(events, 2000, "iterator, chunk {size}");
+        assert_eq!(n, 0, "iterator allocations with chunk size {size}");
+    }
+}
+
+#[cfg(feature = "bytes")]
+#[test]
 fn retained_bytes_events_pin_at_most_the_bound() {
     use ssewire::bytes::{BytesDecoder, BytesItem};
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());

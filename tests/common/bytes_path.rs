@@ -6,13 +6,43 @@ use bytes::Bytes;
 use ssewire::bytes::{BytesDecoder, BytesItem};
 use ssewire::{Config, DecodeError};
 
-/// Decodes `chunks` as `Bytes` with raw frames up to `max_frame` bytes.
+/// How chunks reach the decoder.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// `push`, then the iterator to the end, per chunk.
+    Iterator,
+    /// `feed_all` per chunk.
+    FeedAll,
+    /// Even chunks pushed and left queued, odd ones given to `feed_all`
+    /// (which must hand out the queued ones first).
+    Mixed,
+}
+
+/// Decodes `chunks` as `Bytes` with raw frames up to `max_frame` bytes,
+/// through the iterator, `feed_all` and a mix of both, which must agree.
 /// Returns the outputs, the errors, and the concatenated raw frames plus
 /// trailing bytes.
 pub(crate) fn run(
     chunks: &[&[u8]],
     config: &Config,
     max_frame: usize,
+) -> (Vec<Out>, Vec<DecodeError>, Vec<u8>) {
+    let want = run_mode(chunks, config, max_frame, Mode::Iterator);
+    for mode in [Mode::FeedAll, Mode::Mixed] {
+        assert_eq!(
+            run_mode(chunks, config, max_frame, mode),
+            want,
+            "{mode:?} against the iterator, chunks {chunks:?}"
+        );
+    }
+    want
+}
+
+fn run_mode(
+    chunks: &[&[u8]],
+    config: &Config,
+    max_frame: usize,
+    mode: Mode,
 ) -> (Vec<Out>, Vec<DecodeError>, Vec<u8>) {
     let mut config = config.clone();
     config.raw_frames(max_frame);
@@ -46,10 +76,15 @@ pub(crate) fn run(
         Ok(other) => panic!("unexpected {other:?}"),
         Err(e) => errs.push(e),
     };
-    for c in chunks {
-        dec.push(Bytes::copy_from_slice(c));
-        for item in dec.by_ref() {
-            take(item);
+    for (i, c) in chunks.iter().enumerate() {
+        let c = Bytes::copy_from_slice(c);
+        match mode {
+            Mode::Iterator => {
+                dec.push(c);
+                dec.by_ref().for_each(&mut take);
+            }
+            Mode::Mixed if i % 2 == 0 => dec.push(c),
+            Mode::FeedAll | Mode::Mixed => dec.feed_all(&c, &mut take),
         }
     }
     let _ = dec.finish();

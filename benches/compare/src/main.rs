@@ -170,7 +170,27 @@ fn ssewire_one_step(chunks: &[Bytes]) -> (usize, usize) {
     (n, d)
 }
 
+/// The `Bytes` batch path: `BytesDecoder::feed_all` takes each chunk by
+/// reference and hands out items as it finds them.
 fn ssewire_bytes(chunks: &[Bytes]) -> (usize, usize) {
+    bytes_feed_all(ssewire::bytes::BytesDecoder::new(), chunks)
+}
+
+fn bytes_feed_all(mut dec: ssewire::bytes::BytesDecoder, chunks: &[Bytes]) -> (usize, usize) {
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
+        dec.feed_all(c, |item| {
+            if let Ok(ssewire::bytes::BytesItem::Event(ev)) = item {
+                n += 1;
+                d += ev.data().len();
+            }
+        });
+    }
+    (n, d)
+}
+
+/// The `Bytes` iterator: chunks pushed by value, items taken one at a time.
+fn ssewire_bytes_iter(chunks: &[Bytes]) -> (usize, usize) {
     let mut dec = ssewire::bytes::BytesDecoder::new();
     let (mut n, mut d) = (0, 0);
     for c in chunks {
@@ -190,18 +210,7 @@ fn ssewire_bytes(chunks: &[Bytes]) -> (usize, usize) {
 fn ssewire_bytes_pin_all(chunks: &[Bytes]) -> (usize, usize) {
     let mut config = ssewire::Config::default();
     config.max_pin(usize::MAX);
-    let mut dec = ssewire::bytes::BytesDecoder::with_config(&config);
-    let (mut n, mut d) = (0, 0);
-    for c in chunks {
-        dec.push(c.clone());
-        for item in dec.by_ref() {
-            if let Ok(ssewire::bytes::BytesItem::Event(ev)) = item {
-                n += 1;
-                d += ev.data().len();
-            }
-        }
-    }
-    (n, d)
+    bytes_feed_all(ssewire::bytes::BytesDecoder::with_config(&config), chunks)
 }
 
 /// sse-core's `next` takes any `bytes::Buf`: the chunk slice itself.
@@ -364,6 +373,7 @@ const DECODERS: &[(&str, Decode)] = &[
     ("ssewire (borrowed)", ssewire_borrowed),
     ("ssewire (borrowed, one step)", ssewire_one_step),
     ("ssewire (Bytes)", ssewire_bytes),
+    ("ssewire (Bytes, iterator)", ssewire_bytes_iter),
     ("ssewire (Bytes, max_pin off)", ssewire_bytes_pin_all),
     ("sse-core (&[u8])", sse_core_slice),
     ("sse-core (Bytes)", sse_core),
