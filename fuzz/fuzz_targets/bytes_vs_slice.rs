@@ -1,5 +1,6 @@
-//! The `Bytes` path yields what the slice path yields, and its raw frames
-//! put back together give the input byte for byte.
+//! The `Bytes` path (the iterator, `feed_all`, or a mix of both) yields
+//! what the slice path yields, and its raw frames put back together give
+//! the input byte for byte.
 #![no_main]
 
 mod common;
@@ -53,10 +54,18 @@ fuzz_target!(|input: &[u8]| {
         Ok(other) => panic!("unexpected {other:?}"),
         Err(e) => errs.push(e),
     };
-    for c in &chunks {
-        dec.push(Bytes::copy_from_slice(c));
-        for item in dec.by_ref() {
-            take(item);
+    // Bits 3-4: the iterator, `feed_all`, or even chunks pushed and left
+    // queued while odd ones go to `feed_all`.
+    let mode = (n >> 3) & 3;
+    for (i, c) in chunks.iter().enumerate() {
+        let c = Bytes::copy_from_slice(c);
+        match mode {
+            0 => {
+                dec.push(c);
+                dec.by_ref().for_each(&mut take);
+            }
+            2 if i % 2 == 0 => dec.push(c),
+            _ => dec.feed_all(&c, &mut take),
         }
     }
     let _ = dec.finish();

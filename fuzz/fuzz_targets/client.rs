@@ -34,7 +34,11 @@ struct Input {
 fuzz_target!(|input: Input| {
     let mut config = ClientConfig::default();
     config
-        .idle_timeout(input.idle_timeout.map(|t| Duration::from_millis(u64::from(t) + 1)))
+        .idle_timeout(
+            input
+                .idle_timeout
+                .map(|t| Duration::from_millis(u64::from(t) + 1)),
+        )
         .max_attempts(input.max_attempts.map(u32::from))
         .jitter(30, 7);
     if input.retry_server_errors {
@@ -67,10 +71,21 @@ fuzz_target!(|input: Input| {
                     Action::Connect => assert_eq!(es.ready_state(), ReadyState::Connecting),
                 }
             }
-            Op::Respond { status, event_stream } => {
+            Op::Respond {
+                status,
+                event_stream,
+            } => {
                 let status = [200, 200, 204, 301, 404, 429, 500, 503][usize::from(status % 8)];
-                let ct: &[u8] = if event_stream { b"Text/Event-Stream; charset=utf-8" } else { b"text/html" };
-                es.on_response(now, &Response::new(status, Some(ct)).retry_after(Some(b"1")), count);
+                let ct: &[u8] = if event_stream {
+                    b"Text/Event-Stream; charset=utf-8"
+                } else {
+                    b"text/html"
+                };
+                es.on_response(
+                    now,
+                    &Response::new(status, Some(ct)).retry_after(Some(b"1")),
+                    count,
+                );
             }
             Op::Body(bytes) => {
                 es.on_body(now, &bytes, count);
