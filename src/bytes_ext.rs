@@ -568,8 +568,20 @@ impl BytesDecoder {
 
     /// Queues a chunk; its items come from [`BytesDecoder::next`], in
     /// order, after those of earlier chunks.
+    ///
+    /// When nothing is queued, the chunk's first items are decoded at once
+    /// (at most a small batch), and the chunk is kept only when it has more.
     pub fn push(&mut self, chunk: Bytes) {
-        if !chunk.is_empty() {
+        if chunk.is_empty() {
+            return;
+        }
+        if self.chunks.is_empty() && self.queue.is_empty() {
+            let end = self.decode_batch_of(&chunk, 0, BATCH);
+            if end < chunk.len() {
+                self.offset = end;
+                self.chunks.push_back(chunk);
+            }
+        } else {
             self.chunks.push_back(chunk);
         }
     }
@@ -577,13 +589,27 @@ impl BytesDecoder {
     /// Decodes a batch of items from the pushed chunks; `false` when they
     /// are used up.
     fn decode_batch(&mut self, batch: usize) -> bool {
-        let Some(chunk) = self.chunks.front() else {
+        let Some(chunk) = self.chunks.pop_front() else {
             return false;
         };
+        let end = self.decode_batch_of(&chunk, self.offset, batch);
+        if end < chunk.len() {
+            self.offset = end;
+            self.chunks.push_front(chunk);
+        } else {
+            self.offset = 0;
+        }
+        true
+    }
+
+    /// Queues the items of at most `batch` decoder steps from
+    /// `chunk[start..]`; returns where it stopped. At the chunk's end, the
+    /// raw frame in progress keeps its part of the chunk.
+    fn decode_batch_of(&mut self, chunk: &Bytes, start: usize, batch: usize) -> usize {
         let out = &mut self.out;
         let queue = &mut self.queue;
         let mut left = batch;
-        self.offset = self.dec.feed_from(chunk, self.offset, |end, step| {
+        let end = self.dec.feed_from(chunk, start, |end, step| {
             out.step(chunk, end, step, &mut |item| queue.push_back(item));
             left = left.saturating_sub(1);
             if left == 0 {
@@ -592,14 +618,12 @@ impl BytesDecoder {
                 ControlFlow::Continue(())
             }
         });
-        if self.offset == chunk.len() {
+        if end == chunk.len() {
             if let Some(raw) = &mut out.raw {
                 raw.keep_rest(chunk);
             }
-            self.chunks.pop_front();
-            self.offset = 0;
         }
-        true
+        end
     }
 
     /// Decodes `chunk` at once and hands each of its items to `f`, in
