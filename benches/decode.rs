@@ -110,6 +110,21 @@ mod with_bytes {
         (n, len)
     }
 
+    /// The batch path: each chunk by reference, items as they are found.
+    pub(crate) fn bytes_feed_all(chunks: &[Bytes]) -> (usize, usize) {
+        let mut dec = BytesDecoder::new();
+        let (mut n, mut len) = (0, 0);
+        for c in chunks {
+            dec.feed_all(c, |item| {
+                if let Ok(BytesItem::Event(ev)) = item {
+                    n += 1;
+                    len += ev.data().len();
+                }
+            });
+        }
+        (n, len)
+    }
+
     /// Forwards every raw frame into a reused output buffer.
     pub(crate) fn passthrough(chunks: &[Bytes], out: &mut Vec<u8>) -> usize {
         out.clear();
@@ -117,14 +132,11 @@ mod with_bytes {
             ssewire::Config::default().raw_frames(ssewire::Config::DEFAULT_MAX_FRAME_LEN),
         );
         for c in chunks {
-            dec.push(c.clone());
-            for item in dec.by_ref() {
-                match item {
-                    Ok(BytesItem::Event(ev)) => out.extend_from_slice(ev.raw().unwrap()),
-                    Ok(BytesItem::Blank { raw: Some(r) }) => out.extend_from_slice(&r),
-                    _ => {}
-                }
-            }
+            dec.feed_all(c, |item| match item {
+                Ok(BytesItem::Event(ev)) => out.extend_from_slice(ev.raw().unwrap()),
+                Ok(BytesItem::Blank { raw: Some(r) }) => out.extend_from_slice(&r),
+                _ => {}
+            });
         }
         let _ = dec.finish();
         for item in dec {
@@ -179,12 +191,21 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
                 .map(|c| all.slice_ref(c))
                 .collect();
             assert_eq!(with_bytes::bytes_events(&bchunks), (w.events, w.data_bytes));
+            assert_eq!(
+                with_bytes::bytes_feed_all(&bchunks),
+                (w.events, w.data_bytes)
+            );
             let mut out = Vec::with_capacity(w.bytes.len());
             assert_eq!(with_bytes::passthrough(&bchunks, &mut out), w.bytes.len());
             assert_eq!(out, w.bytes);
             g.bench_with_input(BenchmarkId::new("bytes", cname), &bchunks, |b, ch| {
                 b.iter(|| with_bytes::bytes_events(ch));
             });
+            g.bench_with_input(
+                BenchmarkId::new("bytes_feed_all", cname),
+                &bchunks,
+                |b, ch| b.iter(|| with_bytes::bytes_feed_all(ch)),
+            );
             g.bench_with_input(BenchmarkId::new("passthrough", cname), &bchunks, |b, ch| {
                 b.iter(|| with_bytes::passthrough(ch, &mut out));
             });
