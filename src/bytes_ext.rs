@@ -250,12 +250,11 @@ struct Convert {
 /// shared with it (within [`Config::max_pin`]), others are copied into
 /// shared blocks.
 ///
-/// The last event id lives in the decoder's own buffer, so it is copied.
-/// A new id is copied once, for its event, and not kept: a stream that
-/// changes the id every event then pays one reference per id, and a copy
-/// block is released as soon as the events carved from it are dropped. An
-/// id seen again (an event without an `id` line) gets a kept copy, cloned
-/// from then on.
+/// A new last event id is shared (or copied) for its event and not kept: a
+/// stream that changes the id every event then pays one reference per id,
+/// and a copy block is released as soon as the events carved from it are
+/// dropped. An id seen again (an event without an `id` line) is kept from
+/// then on and cloned.
 #[derive(Debug)]
 pub(crate) struct Sharer {
     /// The previous event's id, to tell a repeat from a new one; `None`
@@ -304,15 +303,18 @@ impl Sharer {
         let ty_at = self.place(chunk, ty);
         let data_at = self.place(chunk, data);
         let repeat = self.id_repeats(id);
+        // A repeated id that is kept needs nothing; else it is shared or
+        // copied like the other fields.
+        let id_at = if repeat && self.last_id.is_some() {
+            Some(0..0)
+        } else {
+            self.place(chunk, id)
+        };
         let mut copied = 0;
-        if ty_at.is_none() {
-            copied += ty.len();
-        }
-        if data_at.is_none() {
-            copied += data.len();
-        }
-        if !repeat || self.last_id.is_none() {
-            copied += id.len();
+        for (part, at) in [(ty, &ty_at), (data, &data_at), (id, &id_at)] {
+            if at.is_none() {
+                copied += part.len();
+            }
         }
         self.make_room(copied);
         let event_type = match ty {
@@ -322,7 +324,7 @@ impl Sharer {
         BytesEvent {
             event_type,
             data: self.take(chunk, data, data_at),
-            last_event_id: self.id(id, repeat),
+            last_event_id: self.id(chunk, id, repeat, id_at),
             raw,
         }
     }
@@ -336,9 +338,16 @@ impl Sharer {
         }
     }
 
-    /// The event's last event id as `Bytes` (room already made).
+    /// The event's last event id as `Bytes`: shared at `at` or copied
+    /// (room already made).
     #[inline]
-    fn id(&mut self, id: &[u8], repeat: bool) -> Bytes {
+    fn id(
+        &mut self,
+        chunk: &Bytes,
+        id: &[u8],
+        repeat: bool,
+        at: Option<core::ops::Range<usize>>,
+    ) -> Bytes {
         if id.is_empty() {
             if !repeat {
                 self.prev_id = Some(([0; ID_INLINE], 0));
@@ -350,11 +359,11 @@ impl Sharer {
             if let Some(kept) = &self.last_id {
                 return kept.clone();
             }
-            let copy = self.copy(id);
-            self.last_id = Some(copy.clone());
-            return copy;
+            let id = self.take(chunk, id, at);
+            self.last_id = Some(id.clone());
+            return id;
         }
-        let copy = self.copy(id);
+        let new = self.take(chunk, id, at);
         if id.len() <= ID_INLINE {
             let mut buf = [0; ID_INLINE];
             buf[..id.len()].copy_from_slice(id);
@@ -362,9 +371,9 @@ impl Sharer {
             self.last_id = None;
         } else {
             self.prev_id = None;
-            self.last_id = Some(copy.clone());
+            self.last_id = Some(new.clone());
         }
-        copy
+        new
     }
 
     /// Where `part` may be shared from `chunk`: inside it, and the chunk

@@ -530,7 +530,12 @@ impl<B: Buffer> EventBuilder<B> {
 #[derive(Debug)]
 struct IdState<B> {
     committed: B,
+    /// The committed id lies at `chunk[a..b]` of the chunk being decoded,
+    /// not in `committed` (until the chunk's flush copies it there).
+    committed_at: Option<(usize, usize)>,
     pending: B,
+    /// The pending id lies at `chunk[a..b]`, likewise.
+    pending_at: Option<(usize, usize)>,
     has_pending: bool,
     max: usize,
 }
@@ -538,17 +543,25 @@ struct IdState<B> {
 impl<B: Buffer> IdState<B> {
     /// Spec: "If the field name is `id`: if the field value does not contain
     /// U+0000 NULL, then set the last event ID buffer to the field value.
-    /// Otherwise, ignore the field."
+    /// Otherwise, ignore the field." A value inside the chunk is kept as a
+    /// location, copied only if the chunk ends before it is used.
     #[inline(always)]
-    fn id_line(&mut self, value: &[u8]) -> Result<(), DecodeError> {
-        if !field::id_is_accepted(value) {
+    fn id_line(&mut self, value: Span, chunk: &[u8], line: &B) -> Result<(), DecodeError> {
+        let v = value.bytes(chunk, line);
+        if !field::id_is_accepted(v) {
             return Ok(());
         }
-        if value.len() > self.max {
+        if v.len() > self.max {
             return Err(DecodeError::IdTooLong { max: self.max });
         }
-        self.pending.clear();
-        append(&mut self.pending, value);
+        self.pending_at = match value {
+            Span::Chunk(a, b) => Some((a, b)),
+            Span::Line(..) => {
+                self.pending.clear();
+                append(&mut self.pending, v);
+                None
+            }
+        };
         self.has_pending = true;
         Ok(())
     }
@@ -558,9 +571,43 @@ impl<B: Buffer> IdState<B> {
     #[inline(always)]
     fn commit(&mut self) {
         if self.has_pending {
-            mem::swap(&mut self.committed, &mut self.pending);
+            match self.pending_at.take() {
+                Some(at) => self.committed_at = Some(at),
+                None => {
+                    mem::swap(&mut self.committed, &mut self.pending);
+                    self.committed_at = None;
+                }
+            }
             self.has_pending = false;
         }
+    }
+
+    /// The committed id, `chunk` being the chunk being decoded.
+    #[inline(always)]
+    fn view<'a>(&'a self, chunk: &'a [u8]) -> &'a [u8] {
+        match self.committed_at {
+            Some((a, b)) => &chunk[a..b],
+            None => self.committed.as_bytes(),
+        }
+    }
+
+    /// Copies what still points into `chunk` into the buffers (invariant 1).
+    #[inline]
+    fn flush(&mut self, chunk: &[u8]) {
+        if let Some((a, b)) = self.committed_at.take() {
+            self.committed.clear();
+            append(&mut self.committed, &chunk[a..b]);
+        }
+        if let Some((a, b)) = self.pending_at.take() {
+            self.pending.clear();
+            append(&mut self.pending, &chunk[a..b]);
+        }
+    }
+
+    /// Forgets a pending id (end of stream).
+    fn drop_pending(&mut self) {
+        self.has_pending = false;
+        self.pending_at = None;
     }
 }
 
@@ -709,7 +756,9 @@ impl<B: Buffer> Decoder<B> {
             id: IdState {
                 max: effective_max(effective_max(usize::MAX, &last_event_id), &pending_id),
                 committed: last_event_id,
+                committed_at: None,
                 pending: pending_id,
+                pending_at: None,
                 has_pending: false,
             },
             retry: None,
@@ -758,7 +807,8 @@ impl<B: Buffer> Decoder<B> {
         if id.len() > self.id.max {
             return Err(InvalidValue::TooLong { max: self.id.max });
         }
-        self.id.has_pending = false;
+        self.id.drop_pending();
+        self.id.committed_at = None;
         self.id.committed.clear();
         append(&mut self.id.committed, id);
         Ok(())
@@ -843,7 +893,7 @@ impl<B: Buffer> Decoder<B> {
         self.lines.scanner.reset();
         self.event.data = Data::None;
         self.event.event_type = Type::Unset;
-        self.id.has_pending = false;
+        self.id.drop_pending();
         self.release_idle(self.max_idle);
         self.offsets = Offsets {
             error_at: self.offsets.error_at,
@@ -973,9 +1023,8 @@ impl<B: Buffer> Decoder<B> {
 
     #[inline(always)]
     fn id_line(&mut self, value: Span, chunk: &[u8]) -> Result<(), DecodeError> {
-        let v = value.bytes(chunk, &self.lines.line);
-        self.work.add(v.len());
-        let r = self.id.id_line(v);
+        self.work.add(value.len());
+        let r = self.id.id_line(value, chunk, &self.lines.line);
         if r.is_err() {
             self.event.drop_event();
         }
@@ -997,6 +1046,14 @@ impl<B: Buffer> Decoder<B> {
             }
             None => Outcome::Nothing,
         }
+    }
+
+    /// Copies what still points into `chunk` into the buffers (invariant
+    /// 1): the event's data and type, and the ids.
+    #[inline]
+    fn flush(&mut self, chunk: &[u8]) {
+        self.event.flush(chunk);
+        self.id.flush(chunk);
     }
 
     /// Keeps the rest of the chunk, `chunk[at..]`, a line that goes on in
@@ -1034,7 +1091,7 @@ impl<B: Buffer> Decoder<B> {
             Outcome::Nothing => None,
             Outcome::Event(data, event_type) => {
                 let (data, event_type) = self.event.view(data, event_type, chunk, &self.lines.line);
-                let id = self.id.committed.as_bytes();
+                let id = self.id.view(chunk);
                 Some(Ok(Item::Event(Event::new(event_type, data, id))))
             }
             Outcome::Blank => self.blank_lines.then_some(Ok(Item::Blank)),
@@ -1122,7 +1179,7 @@ impl<B: Buffer> Decoder<B> {
                     let outcome = self.line(span, chunk);
                     if let Some(step) = self.step(outcome, span, chunk) {
                         if f(pos, step).is_break() {
-                            self.event.flush(chunk);
+                            self.flush(chunk);
                             return pos;
                         }
                     }
@@ -1138,7 +1195,7 @@ impl<B: Buffer> Decoder<B> {
             };
             if let Some(step) = self.step(outcome, Span::Chunk(a, b), chunk) {
                 if f(pos, step).is_break() {
-                    self.event.flush(chunk);
+                    self.flush(chunk);
                     return pos;
                 }
             }
@@ -1148,7 +1205,7 @@ impl<B: Buffer> Decoder<B> {
             // The chunk is used up either way.
             let _ = f(chunk.len(), Err(e));
         }
-        self.event.flush(chunk);
+        self.flush(chunk);
         // Nothing borrows the buffers any more: give back what a large
         // event left behind.
         self.release_idle(self.max_idle);
@@ -1261,10 +1318,13 @@ impl<B: Buffer> Decoder<B> {
                 _ => true,
             };
             if report {
+                // Invariant 1: the next call gets another slice. (An event's
+                // data and type were taken off the builder; its id is read
+                // from the buffer once flushed.)
                 if !matches!(outcome, Outcome::Event(..)) {
-                    // Invariant 1: the next call gets another slice.
                     self.event.flush(chunk);
                 }
+                self.id.flush(chunk);
                 self.offsets.fed = self.offsets.base + pos as u64;
                 if scan == Scan::NeedInput {
                     // The chunk is used up and nothing is borrowed: give

@@ -25,7 +25,12 @@ fn single_chunk_event_shares_the_chunk() {
         panic!("{got:?}")
     };
     let range = chunk.as_ptr_range();
-    for part in [ev.data(), ev.event_type(), ev.raw().unwrap()] {
+    for part in [
+        ev.data(),
+        ev.event_type(),
+        ev.last_event_id(),
+        ev.raw().unwrap(),
+    ] {
         assert!(
             range.contains(&part.as_ptr()),
             "{part:?} is not inside the chunk"
