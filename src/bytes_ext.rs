@@ -33,8 +33,50 @@ use crate::error::DecodeError;
 pub struct BytesEvent {
     event_type: Bytes,
     data: Bytes,
-    last_event_id: Bytes,
+    last_event_id: Id,
     raw: Option<Bytes>,
+}
+
+/// The longest last event id a [`BytesEvent`] holds inline, with no
+/// reference count.
+const ID_INLINE: usize = 23;
+
+/// A last event id: inline when short (no reference count to take and
+/// drop per event), else `Bytes`.
+#[derive(Clone)]
+enum Id {
+    Inline(u8, [u8; ID_INLINE]),
+    Shared(Bytes),
+}
+
+impl Id {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Id::Inline(len, buf) => &buf[..usize::from(*len)],
+            Id::Shared(b) => b,
+        }
+    }
+}
+
+impl PartialEq for Id {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Id {}
+
+impl core::hash::Hash for Id {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl core::fmt::Debug for Id {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&Bytes::copy_from_slice(self.as_bytes()), f)
+    }
 }
 
 impl BytesEvent {
@@ -50,10 +92,11 @@ impl BytesEvent {
         &self.data
     }
 
-    /// The last event id at dispatch.
+    /// The last event id at dispatch. (Ids of up to 23 bytes are held
+    /// inline, without a reference count, so this is a slice.)
     #[must_use]
-    pub fn last_event_id(&self) -> &Bytes {
-        &self.last_event_id
+    pub fn last_event_id(&self) -> &[u8] {
+        self.last_event_id.as_bytes()
     }
 
     /// The event type decoded as the spec does (U+FFFD for invalid UTF-8);
@@ -83,7 +126,7 @@ impl BytesEvent {
     /// UTF-8); borrowed when already valid.
     #[must_use]
     pub fn last_event_id_lossy(&self) -> alloc::borrow::Cow<'_, str> {
-        alloc::string::String::from_utf8_lossy(&self.last_event_id)
+        alloc::string::String::from_utf8_lossy(self.last_event_id())
     }
 
     /// The data as `&str`.
@@ -104,16 +147,21 @@ impl BytesEvent {
     }
 
     /// Takes the fields apart: `(event_type, data, last_event_id, raw)`.
+    /// (A short id, held inline, is copied into a new `Bytes` here.)
     #[must_use]
     pub fn into_parts(self) -> (Bytes, Bytes, Bytes, Option<Bytes>) {
-        (self.event_type, self.data, self.last_event_id, self.raw)
+        let id = match self.last_event_id {
+            Id::Inline(..) => Bytes::copy_from_slice(self.last_event_id.as_bytes()),
+            Id::Shared(b) => b,
+        };
+        (self.event_type, self.data, id, self.raw)
     }
 
     /// A borrowed [`crate::Event`] view, for code written against the slice
     /// API.
     #[must_use]
     pub fn as_event(&self) -> crate::Event<'_> {
-        crate::Event::new(&self.event_type, &self.data, &self.last_event_id)
+        crate::Event::new(&self.event_type, &self.data, self.last_event_id())
     }
 
     /// An encoder event with the same meaning, to re-encode a changed copy:
@@ -248,20 +296,11 @@ struct Convert {
 
 /// Turns borrowed events into [`BytesEvent`]s: fields inside the chunk are
 /// shared with it (within [`Config::max_pin`]), others are copied into
-/// shared blocks.
-///
-/// A new last event id is shared (or copied) for its event and not kept: a
-/// stream that changes the id every event then pays one reference per id,
-/// and a copy block is released as soon as the events carved from it are
-/// dropped. An id seen again (an event without an `id` line) is kept from
-/// then on and cloned.
+/// shared blocks. A short last event id is held inline; a long one is
+/// shared or copied once and kept while it stays the same.
 #[derive(Debug)]
 pub(crate) struct Sharer {
-    /// The previous event's id, to tell a repeat from a new one; `None`
-    /// when it was too long to keep here, and then `last_id` holds it.
-    prev_id: Option<([u8; ID_INLINE], usize)>,
-    /// A copy of the previous event's id, kept once it repeats (or when
-    /// too long for `prev_id`).
+    /// The last long id handed out, to clone while it repeats.
     last_id: Option<Bytes>,
     /// The block copies are carved from.
     copies: BytesMut,
@@ -273,13 +312,9 @@ pub(crate) struct Sharer {
     max_pin: usize,
 }
 
-/// The longest id [`Sharer`] compares without keeping a copy.
-const ID_INLINE: usize = 64;
-
 impl Sharer {
     pub(crate) fn new(config: &Config) -> Self {
         Sharer {
-            prev_id: Some(([0; ID_INLINE], 0)),
             last_id: None,
             copies: BytesMut::new(),
             spare: BytesMut::new(),
@@ -302,10 +337,8 @@ impl Sharer {
         let (ty, data, id) = (ev.raw_event_type(), ev.data(), ev.last_event_id());
         let ty_at = self.place(chunk, ty);
         let data_at = self.place(chunk, data);
-        let repeat = self.id_repeats(id);
-        // A repeated id that is kept needs nothing; else it is shared or
-        // copied like the other fields.
-        let id_at = if repeat && self.last_id.is_some() {
+        // A short id goes inline, a kept one is cloned: neither is copied.
+        let id_at = if id.len() <= ID_INLINE || self.last_id.as_deref() == Some(id) {
             Some(0..0)
         } else {
             self.place(chunk, id)
@@ -324,56 +357,30 @@ impl Sharer {
         BytesEvent {
             event_type,
             data: self.take(chunk, data, data_at),
-            last_event_id: self.id(chunk, id, repeat, id_at),
+            last_event_id: self.id(chunk, id, id_at),
             raw,
         }
     }
 
-    /// Whether `id` is the previous event's id.
+    /// The event's last event id: inline when short, else the kept one
+    /// when it repeats, else shared at `at` or copied (room already made)
+    /// and kept.
     #[inline]
-    fn id_repeats(&self, id: &[u8]) -> bool {
-        match &self.prev_id {
-            Some((buf, len)) => *len == id.len() && (id.is_empty() || buf[..id.len()] == *id),
-            None => self.last_id.as_deref() == Some(id),
-        }
-    }
-
-    /// The event's last event id as `Bytes`: shared at `at` or copied
-    /// (room already made).
-    #[inline]
-    fn id(
-        &mut self,
-        chunk: &Bytes,
-        id: &[u8],
-        repeat: bool,
-        at: Option<core::ops::Range<usize>>,
-    ) -> Bytes {
-        if id.is_empty() {
-            if !repeat {
-                self.prev_id = Some(([0; ID_INLINE], 0));
-                self.last_id = None;
-            }
-            return Bytes::new();
-        }
-        if repeat {
-            if let Some(kept) = &self.last_id {
-                return kept.clone();
-            }
-            let id = self.take(chunk, id, at);
-            self.last_id = Some(id.clone());
-            return id;
-        }
-        let new = self.take(chunk, id, at);
+    fn id(&mut self, chunk: &Bytes, id: &[u8], at: Option<core::ops::Range<usize>>) -> Id {
         if id.len() <= ID_INLINE {
             let mut buf = [0; ID_INLINE];
             buf[..id.len()].copy_from_slice(id);
-            self.prev_id = Some((buf, id.len()));
-            self.last_id = None;
-        } else {
-            self.prev_id = None;
-            self.last_id = Some(new.clone());
+            #[allow(clippy::cast_possible_truncation)] // at most ID_INLINE
+            return Id::Inline(id.len() as u8, buf);
         }
-        new
+        if let Some(kept) = &self.last_id {
+            if kept[..] == *id {
+                return Id::Shared(kept.clone());
+            }
+        }
+        let new = self.take(chunk, id, at);
+        self.last_id = Some(new.clone());
+        Id::Shared(new)
     }
 
     /// Where `part` may be shared from `chunk`: inside it, and the chunk
@@ -766,7 +773,7 @@ mod tests {
             let mut ids = alloc::vec::Vec::new();
             dec.feed_all(&Bytes::from(input.clone()), |item| {
                 if let Ok(BytesItem::Event(ev)) = item {
-                    ids.push(ev.last_event_id().clone());
+                    ids.push(Bytes::copy_from_slice(ev.last_event_id()));
                 }
             });
             assert_eq!(ids, want, "max_pin {max_pin}");

@@ -152,7 +152,7 @@ async fn codec_over_tcp_round_trips() {
                     &ev.data()[..],
                     format!("line {events}\nsecond\nthird").as_bytes()
                 );
-                assert_eq!(&ev.last_event_id()[..], events.to_string().as_bytes());
+                assert_eq!(ev.last_event_id(), events.to_string().as_bytes());
                 events += 1;
             }
             Ok(BytesItem::Retry(ms)) => {
