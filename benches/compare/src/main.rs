@@ -5,8 +5,9 @@
 //! ```sh
 //! cd benches/compare && cargo run --release
 //! ```
-//! Options: `--rounds N` (default 5), `--only WORKLOAD`, `--impl TEXT`
-//! (only decoders whose name contains TEXT, for profiling), `--budget
+//! Options: `--rounds N` (default 5), `--only WORKLOAD`, `--chunking
+//! whole|4k|61b`, `--impl TEXT` (only decoders whose name contains TEXT,
+//! for profiling), `--budget
 //! SECONDS` (default 3: a peer whose run takes longer is cut off and
 //! marked). `cargo run --profile plain` measures cargo's default release
 //! settings instead of the LTO build.
@@ -610,6 +611,7 @@ fn main() {
     let mut rounds = 5;
     let mut only: Option<String> = None;
     let mut only_impl: Option<String> = None;
+    let mut only_chunking: Option<String> = None;
     let mut budget = Duration::from_secs(3);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -617,6 +619,7 @@ fn main() {
             "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
             "--only" => only = args.next(),
             "--impl" => only_impl = args.next(),
+            "--chunking" => only_chunking = args.next(),
             "--budget" => budget = Duration::from_secs_f64(args.next().unwrap().parse().unwrap()),
             _ => panic!("unknown argument {a}"),
         }
@@ -642,6 +645,9 @@ fn main() {
         }
         let all = Bytes::from(w.bytes.clone());
         for (cname, size) in workloads::CHUNKINGS {
+            if only_chunking.as_deref().is_some_and(|o| o != cname) {
+                continue;
+            }
             let chunks: Vec<Bytes> = workloads::chunks(&all, size)
                 .into_iter()
                 .map(|c| all.slice_ref(c))
