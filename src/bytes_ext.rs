@@ -451,6 +451,39 @@ impl Sharer {
 }
 
 impl Convert {
+    /// Decodes at most `batch` steps of `chunk[start..]` with `dec`,
+    /// handing their items to `emit`; returns where it stopped. At the
+    /// chunk's end, the raw frame in progress keeps its part of the chunk.
+    #[inline]
+    fn decode<E>(
+        &mut self,
+        dec: &mut Decoder,
+        chunk: &Bytes,
+        start: usize,
+        batch: usize,
+        emit: &mut E,
+    ) -> usize
+    where
+        E: FnMut(Result<BytesItem, DecodeError>),
+    {
+        let mut left = batch;
+        let end = dec.feed_from(chunk, start, |end, step| {
+            self.step(chunk, end, step, emit);
+            left = left.saturating_sub(1);
+            if left == 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        if end == chunk.len() {
+            if let Some(raw) = &mut self.raw {
+                raw.keep_rest(chunk);
+            }
+        }
+        end
+    }
+
     /// Hands the items of one decoder step to `emit`, in order.
     #[inline(always)]
     fn step<E>(
@@ -622,24 +655,11 @@ impl BytesDecoder {
     /// `chunk[start..]`; returns where it stopped. At the chunk's end, the
     /// raw frame in progress keeps its part of the chunk.
     fn decode_batch_of(&mut self, chunk: &Bytes, start: usize, batch: usize) -> usize {
-        let out = &mut self.out;
         let queue = &mut self.queue;
-        let mut left = batch;
-        let end = self.dec.feed_from(chunk, start, |end, step| {
-            out.step(chunk, end, step, &mut |item| queue.push_back(item));
-            left = left.saturating_sub(1);
-            if left == 0 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-        if end == chunk.len() {
-            if let Some(raw) = &mut out.raw {
-                raw.keep_rest(chunk);
-            }
-        }
-        end
+        self.out
+            .decode(&mut self.dec, chunk, start, batch, &mut |item| {
+                queue.push_back(item);
+            })
     }
 
     /// Decodes `chunk` at once and hands each of its items to `f`, in
@@ -676,15 +696,8 @@ impl BytesDecoder {
         if chunk.is_empty() {
             return;
         }
-        let out = &mut self.out;
-        let end = self.dec.feed_from(chunk, 0, |end, step| {
-            out.step(chunk, end, step, &mut f);
-            ControlFlow::Continue(())
-        });
+        let end = self.out.decode(&mut self.dec, chunk, 0, usize::MAX, &mut f);
         debug_assert_eq!(end, chunk.len());
-        if let Some(raw) = &mut out.raw {
-            raw.keep_rest(chunk);
-        }
     }
 
     /// The decoder, for the last event id and reconnection time.
