@@ -73,6 +73,64 @@ impl Buffer for alloc::vec::Vec<u8> {
     }
 }
 
+/// A `BytesMut` grows as a `Vec<u8>` does, but first takes up again the
+/// memory it shares with `Bytes` split off it once those are dropped
+/// (feature `bytes`). The `bytes` layer decodes into these buffers and hands
+/// large straddling data out of them without a copy.
+#[cfg(feature = "bytes")]
+impl Buffer for bytes::BytesMut {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        self
+    }
+    #[inline]
+    fn clear(&mut self) {
+        bytes::BytesMut::clear(self);
+    }
+    #[inline]
+    fn try_extend(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        if bytes.len() > self.capacity() - self.len() {
+            grow_bytes(self, bytes.len())?;
+        }
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+    #[inline]
+    fn capacity_limit(&self) -> Option<usize> {
+        None
+    }
+    #[inline]
+    fn heap_capacity(&self) -> usize {
+        self.capacity()
+    }
+    fn shrink_to(&mut self, keep: usize) {
+        if self.capacity() > keep.max(self.len()) {
+            let mut smaller = bytes::BytesMut::with_capacity(keep.max(self.len()));
+            smaller.extend_from_slice(self);
+            *self = smaller;
+        }
+    }
+}
+
+/// [`grow`] for a `BytesMut`: reclaim the memory it shares with `Bytes`
+/// split off it when they are all gone, else move to a larger allocation
+/// (the old one stays with those `Bytes`).
+#[cfg(feature = "bytes")]
+#[cold]
+#[inline(never)]
+fn grow_bytes(b: &mut bytes::BytesMut, additional: usize) -> Result<(), ()> {
+    if b.try_reclaim(additional) {
+        return Ok(());
+    }
+    let need = b.len().checked_add(additional).ok_or(())?;
+    let cap = b.capacity();
+    let step = if cap < DOUBLE_BELOW { cap } else { cap / 8 };
+    let mut larger = bytes::BytesMut::with_capacity(need.max(cap + step).max(64));
+    larger.extend_from_slice(b);
+    *b = larger;
+    Ok(())
+}
+
 /// Below this capacity a buffer doubles when it grows; above it, it grows
 /// by an eighth.
 #[cfg(feature = "alloc")]

@@ -17,7 +17,9 @@ use crate::error::DecodeError;
 ///
 /// Fields that lay inside one input chunk share that chunk's memory
 /// (reference-counted, no copy); data that straddled chunks or joined
-/// several `data` lines was copied once.
+/// several `data` lines was copied once. (Data of 1 KiB or more that the
+/// decoder assembled in its own buffer is handed out of that buffer, not
+/// copied again.)
 ///
 /// # Memory kept alive
 /// A shared field keeps its whole input chunk alive for as long as the
@@ -27,7 +29,8 @@ use crate::error::DecodeError;
 /// otherwise it is copied into a shared 16 KiB block. So a queued or
 /// retained event pins at most about `max(max_pin, 4 × its data)` per field
 /// plus its share of one copy block, never a whole multi-megabyte read.
-/// Raw frames ([`Config::raw_frames`]) always share, as they are meant to
+/// The same bound holds for data handed out of the decoder's buffer: it is
+/// copied instead when that buffer is larger. Raw frames ([`Config::raw_frames`]) always share, as they are meant to
 /// be forwarded and dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BytesEvent {
@@ -286,12 +289,47 @@ impl Raw {
 /// shared block of this size, so that a copy costs no allocation of its own.
 const COPY_BLOCK: usize = 16 * 1024;
 
+/// Whether `part` lies inside `chunk`'s memory.
+#[inline(always)]
+fn inside(chunk: &[u8], part: &[u8]) -> bool {
+    let (base, p) = (chunk.as_ptr() as usize, part.as_ptr() as usize);
+    p >= base && p + part.len() <= base + chunk.len()
+}
+
+/// Data at least this long that straddled chunks is taken out of the
+/// decoder's buffer (which the `Bytes` then shares) instead of being copied
+/// a second time. Below it a copy costs less than stopping the decoder to
+/// take the bytes. (Fuzzing builds take much shorter data, so that the
+/// fuzzers' small inputs go down this path too.)
+#[cfg(not(fuzzing))]
+const TAKE_MIN: usize = 1024;
+#[cfg(fuzzing)]
+const TAKE_MIN: usize = 4;
+
+/// The decoder type of the `bytes` layer: `BytesMut` buffers, so that
+/// large data can be handed out of them without a copy.
+pub(crate) type BytesBufDecoder = Decoder<BytesMut>;
+
+/// An event held back until its data is taken from the decoder.
+#[derive(Debug)]
+struct Held {
+    /// The event, its data still empty.
+    event: BytesEvent,
+    /// The address and length of the data in the decoder's buffers.
+    at: (usize, usize),
+    /// An error to hand out after the event (its raw frame was too long).
+    late: Option<Result<BytesItem, DecodeError>>,
+}
+
 /// Turns the decoder's steps into [`BytesItem`]s for one chunk.
 #[derive(Debug)]
 struct Convert {
     raw: Option<Raw>,
     report_blanks: bool,
     sharer: Sharer,
+    /// An event whose data is to be taken from the decoder, held back
+    /// while the decoder stops right after the step that dispatched it.
+    held: Option<Held>,
 }
 
 /// Turns borrowed events into [`BytesEvent`]s: fields inside the chunk are
@@ -391,11 +429,9 @@ impl Sharer {
         if part.is_empty() {
             return Some(0..0);
         }
-        let base = chunk.as_ptr() as usize;
-        let p = part.as_ptr() as usize;
-        let inside = p >= base && p + part.len() <= base + chunk.len();
-        (inside && chunk.len() <= self.max_pin.max(part.len().saturating_mul(4)))
-            .then(|| p - base..p - base + part.len())
+        let at = (part.as_ptr() as usize).wrapping_sub(chunk.as_ptr() as usize);
+        (inside(chunk, part) && chunk.len() <= self.max_pin.max(part.len().saturating_mul(4)))
+            .then(|| at..at + part.len())
     }
 
     /// `part` as `Bytes`, shared at `at` or else copied (room already
@@ -457,7 +493,7 @@ impl Convert {
     #[inline]
     fn decode<E>(
         &mut self,
-        dec: &mut Decoder,
+        dec: &mut BytesBufDecoder,
         chunk: &Bytes,
         start: usize,
         batch: usize,
@@ -467,15 +503,31 @@ impl Convert {
         E: FnMut(Result<BytesItem, DecodeError>),
     {
         let mut left = batch;
-        let end = dec.feed_from(chunk, start, |end, step| {
-            self.step(chunk, end, step, emit);
-            left = left.saturating_sub(1);
-            if left == 0 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
+        let mut at = start;
+        let end = loop {
+            let mut held = false;
+            let end = dec.feed_from(chunk, at, |end, step| {
+                held = self.step(chunk, end, step, emit);
+                left = left.saturating_sub(1);
+                if left == 0 || held {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            if !held {
+                break end;
             }
-        });
+            self.take_held(dec, emit);
+            // A bounded batch ends with data taken from the decoder's
+            // buffer: once the item is taken and dropped, the buffer takes
+            // its memory up again, rather than allocating while it is
+            // queued.
+            if left == 0 || end == chunk.len() || batch != usize::MAX {
+                break end;
+            }
+            at = end;
+        };
         if end == chunk.len() {
             if let Some(raw) = &mut self.raw {
                 raw.keep_rest(chunk);
@@ -484,7 +536,9 @@ impl Convert {
         end
     }
 
-    /// Hands the items of one decoder step to `emit`, in order.
+    /// Hands the items of one decoder step to `emit`, in order; `true` when
+    /// it held an event back instead, whose data is to be taken from the
+    /// decoder (`Convert::held`).
     #[inline(always)]
     fn step<E>(
         &mut self,
@@ -492,12 +546,17 @@ impl Convert {
         end: usize,
         step: Result<Item<'_>, DecodeError>,
         emit: &mut E,
-    ) where
+    ) -> bool
+    where
         E: FnMut(Result<BytesItem, DecodeError>),
     {
         let item = match step {
             Ok(Item::Event(ev)) => {
                 let (raw, late) = self.frame(chunk, end);
+                if ev.data().len() >= TAKE_MIN && !inside(chunk, ev.data()) {
+                    self.hold(chunk, ev, raw, late);
+                    return true;
+                }
                 emit(Ok(BytesItem::Event(self.sharer.event(chunk, ev, raw))));
                 late
             }
@@ -520,6 +579,64 @@ impl Convert {
         if let Some(item) = item {
             emit(item);
         }
+        false
+    }
+
+    /// Completes the event held back by [`Convert::hold`] with its data,
+    /// split off the decoder's buffer (or copied when that buffer is too
+    /// large to pin), and hands it out.
+    #[cold]
+    #[inline(never)]
+    fn take_held<E>(&mut self, dec: &mut BytesBufDecoder, emit: &mut E)
+    where
+        E: FnMut(Result<BytesItem, DecodeError>),
+    {
+        let Some(Held {
+            event: mut ev,
+            at: (addr, len),
+            late,
+        }) = self.held.take()
+        else {
+            return;
+        };
+        let max_pin = self.sharer.max_pin.max(len.saturating_mul(4));
+        ev.data = match dec.take_held(addr, len, max_pin) {
+            Some(Ok(held)) => held.freeze(),
+            Some(Err(lent)) => {
+                self.sharer.make_room(lent.len());
+                self.sharer.copy(lent)
+            }
+            None => {
+                debug_assert!(false, "data outside the chunk is in a buffer");
+                Bytes::new()
+            }
+        };
+        emit(Ok(BytesItem::Event(ev)));
+        if let Some(late) = late {
+            emit(late);
+        }
+    }
+
+    /// Holds back an event whose data, at least [`TAKE_MIN`] bytes, is in
+    /// the decoder's buffers: the data is taken from there once the decoder
+    /// has stopped.
+    #[cold]
+    #[inline(never)]
+    fn hold(
+        &mut self,
+        chunk: &Bytes,
+        ev: crate::Event<'_>,
+        raw: Option<Bytes>,
+        late: Option<Result<BytesItem, DecodeError>>,
+    ) {
+        let data = ev.data();
+        let at = (data.as_ptr() as usize, data.len());
+        let rest = crate::Event::new(ev.raw_event_type(), &[], ev.last_event_id());
+        self.held = Some(Held {
+            event: self.sharer.event(chunk, rest, raw),
+            at,
+            late,
+        });
     }
 
     /// The raw frame of a block that ends at `chunk[..end]`, and an error
@@ -560,7 +677,7 @@ impl Convert {
 /// ```
 #[derive(Debug)]
 pub struct BytesDecoder {
-    dec: Decoder,
+    dec: BytesBufDecoder,
     /// Chunks pushed and not yet decoded to the end; the front one is
     /// decoded from `offset`.
     chunks: VecDeque<Bytes>,
@@ -590,7 +707,7 @@ impl BytesDecoder {
     /// A decoder with `config`, raw frames off.
     #[must_use]
     pub fn with_config(config: &Config) -> Self {
-        let mut dec = Decoder::with_config(config);
+        let mut dec = Decoder::with_buffers(crate::decoder::Buffers::default(), config);
         let raw = config.raw_frames.map(|max| {
             // Every block's end is needed to cut its frame.
             dec.blank_lines = true;
@@ -611,6 +728,7 @@ impl BytesDecoder {
                 raw,
                 report_blanks: config.blank_lines,
                 sharer: Sharer::new(config),
+                held: None,
             },
         }
     }
@@ -700,9 +818,11 @@ impl BytesDecoder {
         debug_assert_eq!(end, chunk.len());
     }
 
-    /// The decoder, for the last event id and reconnection time.
+    /// The decoder, for the last event id and reconnection time. (Its
+    /// buffers are `BytesMut`, so that large data can be handed out of them
+    /// without a copy.)
     #[must_use]
-    pub fn decoder(&self) -> &Decoder {
+    pub fn decoder(&self) -> &Decoder<BytesMut> {
         &self.dec
     }
 

@@ -66,7 +66,7 @@ impl SseCodec {
 
     /// The underlying decoder, for the last event id and reconnection time.
     #[must_use]
-    pub fn decoder(&self) -> &crate::decoder::Decoder {
+    pub fn decoder(&self) -> &crate::decoder::Decoder<bytes::BytesMut> {
         self.dec.decoder()
     }
 

@@ -40,6 +40,11 @@
 //! cannot fail, which is asserted, not handled).
 //! Break (1) and events read bytes of another chunk; break (3) and output
 //! depends on chunking.
+//!
+//! The `bytes` layer decodes into `BytesMut` buffers and, for large data
+//! that straddled chunks, takes the dispatched data out of its buffer
+//! (`take_held`, right after the step, which invariant 2 makes safe)
+//! instead of copying it again.
 
 use core::mem;
 use core::ops::ControlFlow;
@@ -1346,6 +1351,44 @@ impl<B: Buffer> Decoder<B> {
         chunk: &'a [u8],
     ) -> Option<Result<Item<'a>, DecodeError>> {
         self.step(found.outcome, found.span, chunk)
+    }
+}
+
+#[cfg(feature = "bytes")]
+impl Decoder<bytes::BytesMut> {
+    /// The data of the event the last step dispatched, when it lies in the
+    /// line or data buffer: `at` and `len` are the address and length of
+    /// the slice that step gave. It is split off its buffer, without a
+    /// copy, when the buffer's memory is at most `max_pin` (the returned
+    /// bytes keep it alive); else it is lent, to be copied. `None` when it
+    /// lies in neither buffer (it was in the chunk).
+    ///
+    /// Call it only right after [`Decoder::feed_from`] stopped at that
+    /// step: by invariant 2 the dispatched data is still in its buffer, and
+    /// no later line has used the buffer. A buffer it is split off is left
+    /// empty (it would be cleared at its next use anyway) and takes its
+    /// memory up again once the returned bytes are dropped.
+    pub(crate) fn take_held(
+        &mut self,
+        at: usize,
+        len: usize,
+        max_pin: usize,
+    ) -> Option<Result<bytes::BytesMut, &[u8]>> {
+        use bytes::Buf;
+        for buf in [&mut self.event.data_buf, &mut self.lines.line] {
+            let base = buf.as_ptr() as usize;
+            if at >= base && at + len <= base + buf.len() {
+                let start = at - base;
+                if buf.capacity() > max_pin {
+                    return Some(Err(&buf[start..start + len]));
+                }
+                let mut held = buf.split_to(start + len);
+                held.advance(start);
+                buf.clear();
+                return Some(Ok(held));
+            }
+        }
+        None
     }
 }
 

@@ -88,7 +88,7 @@ where
 
     /// The decoder state: last event id, reconnection time.
     #[must_use]
-    pub fn decoder(&self) -> &Decoder {
+    pub fn decoder(&self) -> &Decoder<bytes::BytesMut> {
         self.dec.decoder()
     }
 

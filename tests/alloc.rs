@@ -97,6 +97,23 @@ fn stream(events: usize) -> Vec<u8> {
     s
 }
 
+/// [`stream`] with a 1,500-byte data line in every seventh event: long
+/// enough for the `bytes` path to hand it out of the decoder's buffer, not
+/// copy it, when it straddles chunks.
+#[cfg(feature = "bytes")]
+fn stream_with_long_data(events: usize) -> Vec<u8> {
+    let mut s = Vec::new();
+    for (i, block) in stream(events).split_inclusive(|&b| b == b'\n').enumerate() {
+        if i % 7 == 0 && block.starts_with(b"data: {") {
+            s.extend_from_slice(b"data: ");
+            s.extend_from_slice(&[b'L'; 1500]);
+            s.push(b'\n');
+        }
+        s.extend_from_slice(block);
+    }
+    s
+}
+
 fn decode_all(dec: &mut Decoder, input: &[u8], chunk: usize) -> (usize, usize) {
     let (mut events, mut bytes) = (0, 0);
     for c in input.chunks(chunk) {
@@ -275,7 +292,7 @@ fn idle_decoders_give_back_what_a_large_event_took() {
 fn bytes_paths_allocate_nothing_per_event_once_warm() {
     use ssewire::bytes::{BytesDecoder, BytesItem};
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let input = bytes::Bytes::from(stream(2000));
+    let input = bytes::Bytes::from(stream_with_long_data(2000));
     for size in [input.len(), 4096, 61, 7] {
         // Cut the chunks before counting: the first slice of a `Bytes`
         // built from a `Vec` allocates its shared header.
@@ -369,6 +386,43 @@ fn retained_bytes_events_pin_at_most_the_bound() {
         panic!()
     };
     assert_eq!(ev.data().as_ptr(), chunk[6..].as_ptr());
+}
+
+#[cfg(feature = "bytes")]
+#[test]
+fn retained_large_data_never_pins_an_oversized_buffer() {
+    use ssewire::bytes::{BytesDecoder, BytesItem};
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // A 1 MiB unknown field grows the line buffer; the 2,000-byte data line
+    // after it straddles chunks in that same buffer. Handing the data out
+    // of it would pin that 1 MiB buffer: it is copied instead.
+    let mut big = b"x: ".to_vec();
+    big.resize(1 << 20, b'p');
+    let mut data = b"\ndata: ".to_vec();
+    data.resize(2000 + 7, b'd');
+    let base = live_now();
+    let mut kept = Vec::with_capacity(50);
+    let holder = live_now() - base;
+    let mut dec = BytesDecoder::new();
+    for _ in 0..50 {
+        for chunk in [&big[..], &data[..], b"\n\n"] {
+            dec.feed_all(&bytes::Bytes::copy_from_slice(chunk), |item| {
+                if let Ok(BytesItem::Event(ev)) = item {
+                    assert_eq!(ev.data().len(), 2000);
+                    kept.push(ev);
+                }
+            });
+        }
+    }
+    drop(dec);
+    assert_eq!(kept.len(), 50);
+    let retained = live_now() - base - holder;
+    eprintln!("50 retained 2,000-byte events hold {retained} bytes");
+    // 100,000 bytes of data, copied into 16 KiB blocks.
+    assert!(
+        retained <= 160 << 10,
+        "50 retained events hold {retained} bytes"
+    );
 }
 
 #[cfg(feature = "embedded-io")]

@@ -66,6 +66,78 @@ fn straddling_event_is_copied_once_into_one_bytes() {
     assert_eq!(&c.data()[..], b"y");
 }
 
+/// Large data that straddles chunks is handed out of the decoder's buffer
+/// (no second copy). Whatever the chunking and whether the data ends in the
+/// line buffer (blank line in the same chunk) or the data buffer (joined, or
+/// carried to a later chunk), events are right, and events kept alive stay
+/// intact while the decoder goes on reusing its buffers.
+#[test]
+fn large_straddling_data_is_right_and_stays_intact_when_kept() {
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..40u8 {
+        let fill = b'a' + i % 26;
+        let len = 1000 + usize::from(i) * 97;
+        let line = vec![fill; len];
+        input.extend_from_slice(b"data: ");
+        input.extend_from_slice(&line);
+        input.push(b'\n');
+        let mut data = line.clone();
+        if i % 3 == 1 {
+            // A second line joins the first in the data buffer.
+            input.extend_from_slice(b"data:");
+            input.extend_from_slice(&line[..len / 2]);
+            input.push(b'\n');
+            data.push(b'\n');
+            data.extend_from_slice(&line[..len / 2]);
+        }
+        input.push(b'\n');
+        want.push(data);
+    }
+    let input = Bytes::from(input);
+    for size in [1, 7, 61, 1000, 4096, 70_000, input.len()] {
+        let chunks: Vec<Bytes> = (0..input.len())
+            .step_by(size)
+            .map(|i| input.slice(i..(i + size).min(input.len())))
+            .collect();
+        // Kept, through `feed_all` and through the iterator.
+        let mut kept = Vec::new();
+        let mut dec = BytesDecoder::new();
+        for c in &chunks {
+            dec.feed_all(c, |item| match item {
+                Ok(BytesItem::Event(ev)) => kept.push(ev.data().clone()),
+                other => panic!("{other:?}"),
+            });
+        }
+        assert_eq!(kept, want, "feed_all, chunk {size}");
+        let mut kept = Vec::new();
+        let mut dec = BytesDecoder::new();
+        for c in &chunks {
+            dec.push(c.clone());
+            for item in dec.by_ref() {
+                let Ok(BytesItem::Event(ev)) = item else {
+                    panic!("{item:?}")
+                };
+                kept.push(ev.data().clone());
+            }
+        }
+        assert_eq!(kept, want, "iterator, chunk {size}");
+        // And dropped at once (the buffers take their memory up again).
+        let mut dec = BytesDecoder::new();
+        let mut n = 0;
+        for c in &chunks {
+            dec.feed_all(c, |item| {
+                let Ok(BytesItem::Event(ev)) = item else {
+                    panic!("{item:?}")
+                };
+                assert_eq!(ev.data(), &want[n], "chunk {size}, event {n}");
+                n += 1;
+            });
+        }
+        assert_eq!(n, want.len());
+    }
+}
+
 #[test]
 fn trailing_unterminated_event_comes_back_at_finish() {
     let mut dec = BytesDecoder::with_config(Config::default().raw_frames(1024));
@@ -154,8 +226,12 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
         b"yy",
     ];
     prop_oneof![
-        4 => proptest::sample::select(tricky).prop_map(<[u8]>::to_vec),
-        1 => proptest::collection::vec(any::<u8>(), 0..6),
+        16 => proptest::sample::select(tricky).prop_map(<[u8]>::to_vec),
+        4 => proptest::collection::vec(any::<u8>(), 0..6),
+        // Long enough for the `bytes` path to take large data out of the
+        // decoder's buffer when it straddles chunks.
+        1 => Just([&b"data: "[..], &[b'L'; 1100]].concat()),
+        1 => Just(vec![b'L'; 600]),
     ]
 }
 
