@@ -51,8 +51,7 @@ fn main() -> io::Result<()> {
                 Ok(BytesItem::Retry(ms)) => retries_in_block.push(ms),
                 Ok(BytesItem::Event(ev)) => {
                     let ty = ev.event_type();
-                    let is =
-                        |t: &Option<String>| t.as_deref().is_some_and(|t| t.as_bytes() == &ty[..]);
+                    let is = |t: &Option<String>| t.as_deref().is_some_and(|t| t.as_bytes() == ty);
                     if is(&drop_type) {
                         for ms in retries_in_block.drain(..) {
                             Retry::new(ms).encode_io(&mut out)?;

@@ -12,14 +12,16 @@ use crate::decoder::{Config, Decoder, Discarded, Item};
 
 use crate::error::DecodeError;
 
-/// A dispatched event whose fields are `bytes::Bytes`. It is `'static + Send`,
+/// A dispatched event whose data is `bytes::Bytes`. It is `'static + Send`,
 /// so it can move to another task.
 ///
-/// Fields that lay inside one input chunk share that chunk's memory
+/// Data that lay inside one input chunk shares that chunk's memory
 /// (reference-counted, no copy); data that straddled chunks or joined
 /// several `data` lines was copied once. (Data of 1 KiB or more that the
 /// decoder assembled in its own buffer is handed out of that buffer, not
-/// copied again.)
+/// copied again.) A long event type or id is shared the same way; short
+/// ones, up to 23 bytes, are held inline, which is cheaper than a
+/// reference count.
 ///
 /// # Memory kept alive
 /// A shared field keeps its whole input chunk alive for as long as the
@@ -34,59 +36,78 @@ use crate::error::DecodeError;
 /// be forwarded and dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BytesEvent {
-    event_type: Bytes,
+    event_type: Small,
     data: Bytes,
-    last_event_id: Id,
+    last_event_id: Small,
     raw: Option<Bytes>,
 }
 
-/// The longest last event id a [`BytesEvent`] holds inline, with no
-/// reference count.
-const ID_INLINE: usize = 23;
+/// The longest event type or last event id a [`BytesEvent`] holds inline,
+/// with no reference count.
+const INLINE: usize = 23;
 
-/// A last event id: inline when short (no reference count to take and
-/// drop per event), else `Bytes`.
+/// An event type or last event id: inline when short (no reference count
+/// to take and drop per event), else `Bytes`.
 #[derive(Clone)]
-enum Id {
-    Inline(u8, [u8; ID_INLINE]),
+enum Small {
+    Inline(u8, [u8; INLINE]),
     Shared(Bytes),
 }
 
-impl Id {
+impl Small {
+    /// `bytes`, at most [`INLINE`] long, held inline.
+    #[inline]
+    fn inline(bytes: &[u8]) -> Small {
+        let mut buf = [0; INLINE];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        #[allow(clippy::cast_possible_truncation)] // at most INLINE
+        Small::Inline(bytes.len() as u8, buf)
+    }
+
     #[inline]
     fn as_bytes(&self) -> &[u8] {
         match self {
-            Id::Inline(len, buf) => &buf[..usize::from(*len)],
-            Id::Shared(b) => b,
+            Small::Inline(len, buf) => &buf[..usize::from(*len)],
+            Small::Shared(b) => b,
+        }
+    }
+
+    /// As `Bytes` (an inline value is copied).
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Small::Inline(..) => Bytes::copy_from_slice(self.as_bytes()),
+            Small::Shared(b) => b,
         }
     }
 }
 
-impl PartialEq for Id {
+impl PartialEq for Small {
     fn eq(&self, other: &Self) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
-impl Eq for Id {}
+impl Eq for Small {}
 
-impl core::hash::Hash for Id {
+impl core::hash::Hash for Small {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         self.as_bytes().hash(state);
     }
 }
 
-impl core::fmt::Debug for Id {
+impl core::fmt::Debug for Small {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         core::fmt::Debug::fmt(&Bytes::copy_from_slice(self.as_bytes()), f)
     }
 }
 
 impl BytesEvent {
-    /// The event type (`message` when none was set).
+    /// The event type (`message` when none was set). (Types of up to 23
+    /// bytes are held inline, without a reference count, so this is a
+    /// slice.)
     #[must_use]
-    pub fn event_type(&self) -> &Bytes {
-        &self.event_type
+    pub fn event_type(&self) -> &[u8] {
+        self.event_type.as_bytes()
     }
 
     /// The data.
@@ -106,7 +127,7 @@ impl BytesEvent {
     /// borrowed when already valid.
     #[must_use]
     pub fn event_type_lossy(&self) -> alloc::borrow::Cow<'_, str> {
-        alloc::string::String::from_utf8_lossy(&self.event_type)
+        alloc::string::String::from_utf8_lossy(self.event_type())
     }
 
     /// The data decoded as the spec does (U+FFFD for invalid UTF-8);
@@ -150,21 +171,27 @@ impl BytesEvent {
     }
 
     /// Takes the fields apart: `(event_type, data, last_event_id, raw)`.
-    /// (A short id, held inline, is copied into a new `Bytes` here.)
+    /// (A short type or id, held inline, is copied into a new `Bytes`
+    /// here.)
     #[must_use]
     pub fn into_parts(self) -> (Bytes, Bytes, Bytes, Option<Bytes>) {
-        let id = match self.last_event_id {
-            Id::Inline(..) => Bytes::copy_from_slice(self.last_event_id.as_bytes()),
-            Id::Shared(b) => b,
+        let event_type = match self.event_type() {
+            b"message" => Bytes::from_static(b"message"),
+            _ => self.event_type.into_bytes(),
         };
-        (self.event_type, self.data, id, self.raw)
+        (
+            event_type,
+            self.data,
+            self.last_event_id.into_bytes(),
+            self.raw,
+        )
     }
 
     /// A borrowed [`crate::Event`] view, for code written against the slice
     /// API.
     #[must_use]
     pub fn as_event(&self) -> crate::Event<'_> {
-        crate::Event::new(&self.event_type, &self.data, self.last_event_id())
+        crate::Event::new(self.event_type(), &self.data, self.last_event_id())
     }
 
     /// An encoder event with the same meaning, to re-encode a changed copy:
@@ -334,8 +361,8 @@ struct Convert {
 
 /// Turns borrowed events into [`BytesEvent`]s: fields inside the chunk are
 /// shared with it (within [`Config::max_pin`]), others are copied into
-/// shared blocks. A short last event id is held inline; a long one is
-/// shared or copied once and kept while it stays the same.
+/// shared blocks. A short event type or last event id is held inline; a
+/// long id is shared or copied once and kept while it stays the same.
 #[derive(Debug)]
 pub(crate) struct Sharer {
     /// The last long id handed out, to clone while it repeats.
@@ -373,10 +400,15 @@ impl Sharer {
         raw: Option<Bytes>,
     ) -> BytesEvent {
         let (ty, data, id) = (ev.raw_event_type(), ev.data(), ev.last_event_id());
-        let ty_at = self.place(chunk, ty);
+        // A short type or id goes inline, a kept id is cloned: none of
+        // them is shared or copied.
+        let ty_at = if ty.len() <= INLINE {
+            Some(0..0)
+        } else {
+            self.place(chunk, ty)
+        };
         let data_at = self.place(chunk, data);
-        // A short id goes inline, a kept one is cloned: neither is copied.
-        let id_at = if id.len() <= ID_INLINE || self.last_id.as_deref() == Some(id) {
+        let id_at = if id.len() <= INLINE || self.last_id.as_deref() == Some(id) {
             Some(0..0)
         } else {
             self.place(chunk, id)
@@ -389,8 +421,9 @@ impl Sharer {
         }
         self.make_room(copied);
         let event_type = match ty {
-            b"" => Bytes::from_static(b"message"),
-            t => self.take(chunk, t, ty_at),
+            b"" => Small::inline(b"message"),
+            t if t.len() <= INLINE => Small::inline(t),
+            t => Small::Shared(self.take(chunk, t, ty_at)),
         };
         BytesEvent {
             event_type,
@@ -404,21 +437,18 @@ impl Sharer {
     /// when it repeats, else shared at `at` or copied (room already made)
     /// and kept.
     #[inline]
-    fn id(&mut self, chunk: &Bytes, id: &[u8], at: Option<core::ops::Range<usize>>) -> Id {
-        if id.len() <= ID_INLINE {
-            let mut buf = [0; ID_INLINE];
-            buf[..id.len()].copy_from_slice(id);
-            #[allow(clippy::cast_possible_truncation)] // at most ID_INLINE
-            return Id::Inline(id.len() as u8, buf);
+    fn id(&mut self, chunk: &Bytes, id: &[u8], at: Option<core::ops::Range<usize>>) -> Small {
+        if id.len() <= INLINE {
+            return Small::inline(id);
         }
         if let Some(kept) = &self.last_id {
             if kept[..] == *id {
-                return Id::Shared(kept.clone());
+                return Small::Shared(kept.clone());
             }
         }
         let new = self.take(chunk, id, at);
         self.last_id = Some(new.clone());
-        Id::Shared(new)
+        Small::Shared(new)
     }
 
     /// Where `part` may be shared from `chunk`: inside it, and the chunk
@@ -891,8 +921,36 @@ mod tests {
     }
 
     #[test]
+    fn event_type_is_right_whether_unset_short_or_long() {
+        let at_limit = "T".repeat(INLINE);
+        let long = "T".repeat(INLINE + 1);
+        let input = alloc::format!(
+            "data: 1\n\nevent: a\ndata: 2\n\ndata: 3\n\nevent: {at_limit}\ndata: 4\n\n\
+             event: {long}\ndata: 5\n\nevent:\ndata: 6\n\nevent: message\ndata: 7\n\n"
+        );
+        let want = [
+            "message", "a", "message", &at_limit, &long, "message", "message",
+        ];
+        for max_pin in [usize::MAX, 0] {
+            let mut config = Config::default();
+            config.max_pin(max_pin);
+            let mut dec = BytesDecoder::with_config(&config);
+            let mut types = alloc::vec::Vec::new();
+            dec.feed_all(&Bytes::from(input.clone()), |item| {
+                if let Ok(BytesItem::Event(ev)) = item {
+                    assert_eq!(ev.as_event().event_type(), ev.event_type());
+                    let (ty, ..) = ev.clone().into_parts();
+                    assert_eq!(ty, ev.event_type());
+                    types.push(Bytes::copy_from_slice(ev.event_type()));
+                }
+            });
+            assert_eq!(types, want, "max_pin {max_pin}");
+        }
+    }
+
+    #[test]
     fn last_event_id_is_right_whether_new_repeated_long_or_cleared() {
-        let long = alloc::string::String::from("L").repeat(ID_INLINE + 1);
+        let long = alloc::string::String::from("L").repeat(INLINE + 1);
         let input = alloc::format!(
             "id: {long}\ndata: 1\n\ndata: 2\n\nid: s\ndata: 3\n\ndata: 4\n\n\
              data: 5\n\nid\ndata: 6\n\ndata: 7\n\nid: {long}\ndata: 8\n\nid: s\ndata: 9\n\n"

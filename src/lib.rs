@@ -140,7 +140,7 @@
 //! for item in dec {
 //!     match item {
 //!         // Rewrite what you change ...
-//!         Ok(BytesItem::Event(ev)) if &ev.event_type()[..] == b"secret" => {
+//!         Ok(BytesItem::Event(ev)) if ev.event_type() == b"secret" => {
 //!             ev.to_encode().with_data("[redacted]").encode_vec(&mut out);
 //!         }
 //!         // ... and forward everything else exactly as it came.

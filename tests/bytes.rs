@@ -17,9 +17,12 @@ fn items(dec: &mut BytesDecoder) -> Vec<Result<BytesItem, DecodeError>> {
 
 #[test]
 fn single_chunk_event_shares_the_chunk() {
-    // An id this long is shared too (a short one is held inline).
-    let chunk =
-        Bytes::from(b"event: tick\nid: 0123456789-0123456789-0123\ndata: payload\n\n".to_vec());
+    // A type and an id this long are shared too (short ones are held
+    // inline).
+    let chunk = Bytes::from(
+        b"event: tick-tick-tick-tick-tick\nid: 0123456789-0123456789-0123\ndata: payload\n\n"
+            .to_vec(),
+    );
     let mut dec = BytesDecoder::with_config(Config::default().raw_frames(1024));
     dec.push(chunk.clone());
     let got = items(&mut dec);
@@ -27,8 +30,8 @@ fn single_chunk_event_shares_the_chunk() {
         panic!("{got:?}")
     };
     let range = chunk.as_ptr_range();
-    let (_, _, id, _) = ev.clone().into_parts();
-    for part in [ev.data(), ev.event_type(), &id, ev.raw().unwrap()] {
+    let (ty, _, id, _) = ev.clone().into_parts();
+    for part in [ev.data(), &ty, &id, ev.raw().unwrap()] {
         assert!(
             range.contains(&part.as_ptr()),
             "{part:?} is not inside the chunk"

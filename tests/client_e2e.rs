@@ -147,7 +147,7 @@ async fn with_reqwest(addr: &str, config: &ClientConfig, want: usize) -> (Vec<u6
         while let Some(item) = stream.next().await {
             match item {
                 Ok(ev) => {
-                    assert_eq!(&ev.event_type()[..], b"tick");
+                    assert_eq!(ev.event_type(), b"tick");
                     let id: u64 = std::str::from_utf8(ev.last_event_id())
                         .unwrap()
                         .parse()

@@ -61,7 +61,7 @@ fn check_session(session: &client::Session, total: u64) {
     );
     for (n, ev) in (1..).zip(&session.events) {
         assert_eq!(&ev.data()[..], server::event_data(n).as_bytes());
-        assert_eq!(&ev.event_type()[..], server::event_type(n).as_bytes());
+        assert_eq!(ev.event_type(), server::event_type(n).as_bytes());
     }
 }
 
