@@ -104,11 +104,11 @@ impl Buffer for bytes::BytesMut {
         self.capacity()
     }
     fn shrink_to(&mut self, keep: usize) {
-        if self.capacity() > keep.max(self.len()) {
-            let mut smaller = bytes::BytesMut::with_capacity(keep.max(self.len()));
-            smaller.extend_from_slice(self);
-            *self = smaller;
-        }
+        // Always to memory of its own: the capacity this buffer shows does
+        // not include an allocation it shares with bytes split off it.
+        let mut own = bytes::BytesMut::with_capacity(keep.max(self.len()));
+        own.extend_from_slice(self);
+        *self = own;
     }
 }
 

@@ -549,6 +549,9 @@ impl Convert {
                 break end;
             }
             self.take_held(dec, emit);
+            if end == chunk.len() {
+                dec.chunk_done();
+            }
             // A bounded batch ends with data taken from the decoder's
             // buffer: once the item is taken and dropped, the buffer takes
             // its memory up again, rather than allocating while it is

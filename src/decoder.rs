@@ -658,6 +658,11 @@ pub struct Decoder<B: Buffer = DefaultBuffer> {
     pub(crate) blank_lines: bool,
     /// Bytes examined by the field splitter (the scanner counts its own).
     work: Work,
+    /// The line (bit 0) or data buffer (bit 1) had data larger than
+    /// `max_idle` split off it (the `bytes` layer): what is left of it may
+    /// keep a large allocation alive that its capacity does not show, so
+    /// it is released once idle.
+    split_large: u8,
 }
 
 /// Stream offsets (bytes since the stream began, BOM included), kept per
@@ -772,6 +777,7 @@ impl<B: Buffer> Decoder<B> {
             offsets: Offsets::default(),
             blank_lines: config.blank_lines,
             work: Work::default(),
+            split_large: 0,
         }
     }
 
@@ -923,7 +929,7 @@ impl<B: Buffer> Decoder<B> {
             .max(self.event.type_buf.heap_capacity())
             .max(self.id.pending.heap_capacity())
             .max(self.id.committed.heap_capacity());
-        if largest > keep {
+        if largest > keep || self.split_large != 0 {
             self.release_large(keep);
         }
     }
@@ -934,23 +940,35 @@ impl<B: Buffer> Decoder<B> {
         // A buffer in use (a line in progress, the data of the event being
         // read) is left alone: shrinking it would make its next append
         // reallocate. The last event id keeps its bytes, without slack.
-        fn release<B: Buffer>(buf: &mut B, live: bool, keep: usize) {
-            if !live && buf.heap_capacity() > keep {
+        // `split` (a bit of `split_large`): the buffer may hide a large
+        // allocation, see there.
+        fn release<B: Buffer>(buf: &mut B, live: bool, keep: usize, split: &mut u8, bit: u8) {
+            if !live && (*split & bit != 0 || buf.heap_capacity() > keep) {
                 buf.clear();
                 buf.shrink_to(0);
+                *split &= !bit;
             }
         }
         let data = self.event.data;
         let line_live =
             self.lines.scanner.state == State::Partial || matches!(data, Data::Line(..));
-        release(&mut self.lines.line, line_live, keep);
-        release(&mut self.event.data_buf, matches!(data, Data::Buf(_)), keep);
+        let split = &mut self.split_large;
+        release(&mut self.lines.line, line_live, keep, split, 1);
+        release(
+            &mut self.event.data_buf,
+            matches!(data, Data::Buf(_)),
+            keep,
+            split,
+            2,
+        );
         release(
             &mut self.event.type_buf,
             self.event.event_type == Type::Buf,
             keep,
+            split,
+            0,
         );
-        release(&mut self.id.pending, self.id.has_pending, keep);
+        release(&mut self.id.pending, self.id.has_pending, keep, split, 0);
         if self.id.committed.heap_capacity() > keep.max(self.id.committed.as_bytes().len()) {
             self.id.committed.shrink_to(0);
         }
@@ -1367,7 +1385,8 @@ impl Decoder<bytes::BytesMut> {
     /// step: by invariant 2 the dispatched data is still in its buffer, and
     /// no later line has used the buffer. A buffer it is split off is left
     /// empty (it would be cleared at its next use anyway) and takes its
-    /// memory up again once the returned bytes are dropped.
+    /// memory up again once the returned bytes are dropped (a large one is
+    /// released once idle, see `split_large`).
     pub(crate) fn take_held(
         &mut self,
         at: usize,
@@ -1375,20 +1394,32 @@ impl Decoder<bytes::BytesMut> {
         max_pin: usize,
     ) -> Option<Result<bytes::BytesMut, &[u8]>> {
         use bytes::Buf;
-        for buf in [&mut self.event.data_buf, &mut self.lines.line] {
+        let max_idle = self.max_idle;
+        for (buf, bit) in [(&mut self.event.data_buf, 2), (&mut self.lines.line, 1)] {
             let base = buf.as_ptr() as usize;
             if at >= base && at + len <= base + buf.len() {
                 let start = at - base;
-                if buf.capacity() > max_pin {
+                let capacity = buf.capacity();
+                if capacity > max_pin {
                     return Some(Err(&buf[start..start + len]));
                 }
                 let mut held = buf.split_to(start + len);
                 held.advance(start);
                 buf.clear();
+                if capacity > max_idle {
+                    self.split_large |= bit;
+                }
                 return Some(Ok(held));
             }
         }
         None
+    }
+
+    /// The chunk is used up after [`Decoder::feed_from`] stopped at its
+    /// last step: give back large idle buffers, as a call that ran to the
+    /// chunk's end does.
+    pub(crate) fn chunk_done(&mut self) {
+        self.release_idle(self.max_idle);
     }
 }
 

@@ -289,6 +289,48 @@ fn idle_decoders_give_back_what_a_large_event_took() {
 
 #[cfg(feature = "bytes")]
 #[test]
+fn idle_bytes_decoders_give_back_what_a_large_event_took() {
+    use ssewire::bytes::{BytesDecoder, BytesItem};
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // A 4 MiB event as 4 lines of 1 MiB, fed in 64 KiB chunks: its data is
+    // joined in the data buffer and handed out of it.
+    let mut input = Vec::new();
+    for _ in 0..4 {
+        input.extend_from_slice(b"data: ");
+        input.resize(input.len() + (1 << 20) - 1, b'z');
+        input.push(b'\n');
+    }
+    input.extend_from_slice(b"id: 1\n\n");
+    let chunks: Vec<bytes::Bytes> = input
+        .chunks(64 << 10)
+        .map(bytes::Bytes::copy_from_slice)
+        .collect();
+    let base = live_now();
+    let mut decoders: Vec<BytesDecoder> = Vec::with_capacity(100);
+    let holder = live_now() - base;
+    for _ in 0..100 {
+        let mut dec = BytesDecoder::new();
+        let mut got = 0;
+        for c in &chunks {
+            dec.feed_all(c, |item| {
+                if let Ok(BytesItem::Event(ev)) = item {
+                    got = ev.data().len();
+                }
+            });
+        }
+        assert_eq!(got, (4 << 20) - 1);
+        decoders.push(dec);
+    }
+    let per_decoder = (live_now() - base - holder) / 100;
+    eprintln!("each idle bytes decoder holds {per_decoder} bytes after a 4 MiB event");
+    assert!(
+        per_decoder <= 16 << 10,
+        "each idle bytes decoder holds {per_decoder} bytes"
+    );
+}
+
+#[cfg(feature = "bytes")]
+#[test]
 fn bytes_paths_allocate_nothing_per_event_once_warm() {
     use ssewire::bytes::{BytesDecoder, BytesItem};
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
