@@ -465,20 +465,21 @@ impl<B: Buffer> EventBuilder<B> {
 
     /// The line buffer is about to hold a new line: move data that lives
     /// there out of the way, by trading the two buffers (growable ones) or
-    /// by a copy (fixed ones).
+    /// by a copy (fixed ones). Returns whether the buffers traded places.
     #[inline]
-    fn detach(&mut self, line: &mut B) {
+    fn detach(&mut self, line: &mut B) -> bool {
         if let Data::Line(a, b) = self.data {
             if self.swap {
                 mem::swap(line, &mut self.data_buf);
                 self.data = Data::Buf(a);
                 debug_assert_eq!(b, self.data_buf.as_bytes().len());
-            } else {
-                self.data_buf.clear();
-                append(&mut self.data_buf, &line.as_bytes()[a..b]);
-                self.data = Data::Buf(0);
+                return true;
             }
+            self.data_buf.clear();
+            append(&mut self.data_buf, &line.as_bytes()[a..b]);
+            self.data = Data::Buf(0);
         }
+        false
     }
 
     /// The blank line: the event's locations, when there is one to
@@ -658,11 +659,13 @@ pub struct Decoder<B: Buffer = DefaultBuffer> {
     pub(crate) blank_lines: bool,
     /// Bytes examined by the field splitter (the scanner counts its own).
     work: Work,
-    /// The line (bit 0) or data buffer (bit 1) had data larger than
-    /// `max_idle` split off it (the `bytes` layer): what is left of it may
-    /// keep a large allocation alive that its capacity does not show, so
-    /// it is released once idle.
-    split_large: u8,
+    /// The size of the allocation data was last split off of, for the line
+    /// (`[0]`) and the data buffer (`[1]`), by the `bytes` layer; 0 when
+    /// none. While such a buffer shows less capacity than that, what it
+    /// holds is the rest of that allocation, which its capacity does not
+    /// show: splitting more off it would pin all of it, and it must be
+    /// released once idle.
+    split_from: [usize; 2],
 }
 
 /// Stream offsets (bytes since the stream began, BOM included), kept per
@@ -777,7 +780,7 @@ impl<B: Buffer> Decoder<B> {
             offsets: Offsets::default(),
             blank_lines: config.blank_lines,
             work: Work::default(),
-            split_large: 0,
+            split_from: [0; 2],
         }
     }
 
@@ -929,7 +932,7 @@ impl<B: Buffer> Decoder<B> {
             .max(self.event.type_buf.heap_capacity())
             .max(self.id.pending.heap_capacity())
             .max(self.id.committed.heap_capacity());
-        if largest > keep || self.split_large != 0 {
+        if largest > keep || self.split_from[0].max(self.split_from[1]) > keep {
             self.release_large(keep);
         }
     }
@@ -940,35 +943,33 @@ impl<B: Buffer> Decoder<B> {
         // A buffer in use (a line in progress, the data of the event being
         // read) is left alone: shrinking it would make its next append
         // reallocate. The last event id keeps its bytes, without slack.
-        // `split` (a bit of `split_large`): the buffer may hide a large
-        // allocation, see there.
-        fn release<B: Buffer>(buf: &mut B, live: bool, keep: usize, split: &mut u8, bit: u8) {
-            if !live && (*split & bit != 0 || buf.heap_capacity() > keep) {
+        // `split_from`: the allocation the buffer may be the rest of (see
+        // `Decoder::split_from`).
+        fn release<B: Buffer>(buf: &mut B, live: bool, keep: usize, split_from: &mut usize) {
+            if !live && buf.heap_capacity().max(*split_from) > keep {
                 buf.clear();
                 buf.shrink_to(0);
-                *split &= !bit;
+                *split_from = 0;
             }
         }
         let data = self.event.data;
         let line_live =
             self.lines.scanner.state == State::Partial || matches!(data, Data::Line(..));
-        let split = &mut self.split_large;
-        release(&mut self.lines.line, line_live, keep, split, 1);
+        let [line_from, data_from] = &mut self.split_from;
+        release(&mut self.lines.line, line_live, keep, line_from);
         release(
             &mut self.event.data_buf,
             matches!(data, Data::Buf(_)),
             keep,
-            split,
-            2,
+            data_from,
         );
         release(
             &mut self.event.type_buf,
             self.event.event_type == Type::Buf,
             keep,
-            split,
-            0,
+            &mut 0,
         );
-        release(&mut self.id.pending, self.id.has_pending, keep, split, 0);
+        release(&mut self.id.pending, self.id.has_pending, keep, &mut 0);
         if self.id.committed.heap_capacity() > keep.max(self.id.committed.as_bytes().len()) {
             self.id.committed.shrink_to(0);
         }
@@ -1085,7 +1086,9 @@ impl<B: Buffer> Decoder<B> {
     fn stash(&mut self, chunk: &[u8], at: usize) -> Result<(), ()> {
         let rest = &chunk[at..];
         if !rest.is_empty() {
-            self.event.detach(&mut self.lines.line);
+            if self.event.detach(&mut self.lines.line) {
+                self.split_from.swap(0, 1);
+            }
             self.offsets.partial_start = self.offsets.base + at as u64;
         }
         self.lines.stash(rest)
@@ -1385,8 +1388,8 @@ impl Decoder<bytes::BytesMut> {
     /// step: by invariant 2 the dispatched data is still in its buffer, and
     /// no later line has used the buffer. A buffer it is split off is left
     /// empty (it would be cleared at its next use anyway) and takes its
-    /// memory up again once the returned bytes are dropped (a large one is
-    /// released once idle, see `split_large`).
+    /// memory up again once the returned bytes are dropped (see
+    /// `Decoder::split_from` for what is left of it).
     pub(crate) fn take_held(
         &mut self,
         at: usize,
@@ -1394,21 +1397,25 @@ impl Decoder<bytes::BytesMut> {
         max_pin: usize,
     ) -> Option<Result<bytes::BytesMut, &[u8]>> {
         use bytes::Buf;
-        let max_idle = self.max_idle;
-        for (buf, bit) in [(&mut self.event.data_buf, 2), (&mut self.lines.line, 1)] {
+        let [line_from, data_from] = &mut self.split_from;
+        for (buf, from) in [
+            (&mut self.event.data_buf, data_from),
+            (&mut self.lines.line, line_from),
+        ] {
             let base = buf.as_ptr() as usize;
             if at >= base && at + len <= base + buf.len() {
                 let start = at - base;
+                // The allocation the data lies in: the buffer's own, or the
+                // one it is the rest of (it cannot show as much capacity).
                 let capacity = buf.capacity();
-                if capacity > max_pin {
+                let allocation = if capacity >= *from { capacity } else { *from };
+                if allocation > max_pin {
                     return Some(Err(&buf[start..start + len]));
                 }
                 let mut held = buf.split_to(start + len);
                 held.advance(start);
                 buf.clear();
-                if capacity > max_idle {
-                    self.split_large |= bit;
-                }
+                *from = allocation;
                 return Some(Ok(held));
             }
         }

@@ -467,6 +467,57 @@ fn retained_large_data_never_pins_an_oversized_buffer() {
     );
 }
 
+#[cfg(feature = "bytes")]
+#[test]
+fn data_split_after_large_data_never_pins_the_large_allocation() {
+    use ssewire::bytes::{BytesDecoder, BytesItem};
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // Large data is handed out of the line buffer; the next data line
+    // straddles chunks in what is left of that buffer's allocation. Handing
+    // it out of there too would make a kept small event pin the whole large
+    // allocation once the large event is gone: it must be copied. The large
+    // line's length varies, so that what is left of the allocation varies.
+    // With `swap`, a comment straddles chunks after the small data line, so
+    // the line and data buffers trade places before the data is handed out.
+    for (k, swap) in (0..16).flat_map(|k| [(k, false), (k, true)]) {
+        let big = (1 << 20) - k * 7919;
+        let mut input = b"data: ".to_vec();
+        input.resize(6 + big, b'b');
+        input.extend_from_slice(b"\n\ndata: ");
+        let cut = input.len() + 1000;
+        input.resize(input.len() + 2000, b's');
+        input.extend_from_slice(if swap { b"\n: a comment\n\n" } else { b"\n\n" });
+        let base = live_now();
+        let mut large = Vec::new();
+        let mut small = Vec::with_capacity(1);
+        let holder = live_now() - base;
+        let mut dec = BytesDecoder::new();
+        let (head, tail) = input.split_at(cut);
+        let (middle, tail) = tail.split_at(tail.len() - 8);
+        let chunks = head.chunks(4096).chain([middle, tail]);
+        for c in chunks {
+            dec.feed_all(&bytes::Bytes::copy_from_slice(c), |item| {
+                let Ok(BytesItem::Event(ev)) = item else {
+                    panic!("{item:?}")
+                };
+                if ev.data().len() == big {
+                    large.push(ev);
+                } else {
+                    small.push(ev);
+                }
+            });
+        }
+        assert_eq!((large.len(), small.len()), (1, 1));
+        drop(large);
+        drop(dec);
+        let retained = live_now() - base - holder;
+        assert!(
+            retained <= 32 << 10,
+            "a kept 2,000-byte event holds {retained} bytes (large line {big}, swap {swap})"
+        );
+    }
+}
+
 #[cfg(feature = "embedded-io")]
 #[test]
 fn embedded_reader_allocates_nothing() {
