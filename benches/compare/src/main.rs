@@ -5,7 +5,8 @@
 //! ```sh
 //! cd benches/compare && cargo run --release
 //! ```
-//! Options: `--rounds N` (default 5), `--only WORKLOAD`, `--chunking
+//! Options: `--rounds N` (default 5), `--runs N` (run N times, each in its
+//! own process, and print the median of every number), `--only WORKLOAD`, `--chunking
 //! whole|4k|61b`, `--impl TEXT` (only decoders whose name contains TEXT,
 //! for profiling), `--budget
 //! SECONDS` (default 3: a peer whose run takes longer is cut off and
@@ -607,13 +608,98 @@ fn is_peer(name: &str) -> bool {
     !name.starts_with("ssewire") && !name.contains("baseline")
 }
 
+/// `--runs N`: runs this comparison N times, each in a process of its own
+/// (a crate's speed varies from one process to the next, not only from
+/// round to round), and prints the first run's tables with every numeric
+/// cell replaced by its median over the N runs.
+fn run_many(runs: usize, args: &[String]) {
+    let exe = std::env::current_exe().expect("own path");
+    let outputs: Vec<String> = (0..runs)
+        .map(|i| {
+            eprintln!("run {} of {runs}", i + 1);
+            let out = std::process::Command::new(&exe)
+                .args(args)
+                .output()
+                .expect("run the comparison");
+            assert!(out.status.success(), "run {} failed", i + 1);
+            String::from_utf8(out.stdout).expect("UTF-8 output")
+        })
+        .collect();
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    // Rows are keyed by their section and first three cells.
+    let key =
+        |section: &str, row: &[String]| format!("{section}|{}", row[..3.min(row.len())].join("|"));
+    let mut rows: std::collections::HashMap<String, Vec<Vec<String>>> = Default::default();
+    for out in &outputs {
+        let mut section = String::new();
+        for line in out.lines() {
+            if let Some(s) = line.strip_prefix("## ") {
+                section = s.to_string();
+            } else if line.starts_with("| ") {
+                let row = cells(line);
+                rows.entry(key(&section, &row)).or_default().push(row);
+            }
+        }
+    }
+    let mut section = String::new();
+    for line in outputs[0].lines() {
+        if let Some(s) = line.strip_prefix("## ") {
+            section = s.to_string();
+            println!("{line}");
+            println!("\nMedian over {runs} runs, each in its own process, of every number below.");
+            continue;
+        }
+        let row = cells(line);
+        let all = match rows.get(&key(&section, &row)) {
+            Some(all) if line.starts_with("| ") && all.len() == runs => all,
+            _ => {
+                println!("{line}");
+                continue;
+            }
+        };
+        let merged: Vec<String> = (0..row.len())
+            .map(|i| {
+                let mut nums: Vec<f64> =
+                    all.iter().filter_map(|r| r.get(i)?.parse().ok()).collect();
+                if nums.len() != runs || row[i].is_empty() {
+                    return row[i].clone();
+                }
+                nums.sort_by(f64::total_cmp);
+                let decimals = row[i].split_once('.').map_or(0, |(_, d)| d.len());
+                format!("{:.*}", decimals, nums[runs / 2])
+            })
+            .collect();
+        println!("| {} |", merged.join(" | "));
+    }
+}
+
 fn main() {
+    let all_args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = all_args.iter().position(|a| a == "--runs") {
+        let runs: usize = all_args[at + 1].parse().expect("--runs N");
+        let mut rest = all_args.clone();
+        rest.drain(at..at + 2);
+        if runs > 1 {
+            return run_many(runs, &rest);
+        }
+        return main_with(rest);
+    }
+    main_with(all_args);
+}
+
+fn main_with(args: Vec<String>) {
     let mut rounds = 5;
     let mut only: Option<String> = None;
     let mut only_impl: Option<String> = None;
     let mut only_chunking: Option<String> = None;
     let mut budget = Duration::from_secs(3);
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
