@@ -114,7 +114,7 @@ impl Buffer for bytes::BytesMut {
 
 /// [`grow`] for a `BytesMut`: reclaim the memory it shares with `Bytes`
 /// split off it when they are all gone, else move to a larger allocation
-/// (the old one stays with those `Bytes`).
+/// (see [`grown`]; the old one stays with those `Bytes`).
 #[cfg(feature = "bytes")]
 #[cold]
 #[inline(never)]
@@ -122,10 +122,7 @@ fn grow_bytes(b: &mut bytes::BytesMut, additional: usize) -> Result<(), ()> {
     if b.try_reclaim(additional) {
         return Ok(());
     }
-    let need = b.len().checked_add(additional).ok_or(())?;
-    let cap = b.capacity();
-    let step = if cap < DOUBLE_BELOW { cap } else { cap / 8 };
-    let mut larger = bytes::BytesMut::with_capacity(need.max(cap + step).max(64));
+    let mut larger = bytes::BytesMut::with_capacity(grown(b.len(), b.capacity(), additional)?);
     larger.extend_from_slice(b);
     *b = larger;
     Ok(())
@@ -136,21 +133,26 @@ fn grow_bytes(b: &mut bytes::BytesMut, additional: usize) -> Result<(), ()> {
 #[cfg(feature = "alloc")]
 const DOUBLE_BELOW: usize = 64 * 1024;
 
-/// Makes room for `additional` more bytes: doubling up to 64 KiB (few
-/// reallocations while a line arrives in small pieces, which matters
-/// because idle buffers are released and regrow), then growing by an
-/// eighth, so that a buffer ends at most 64 KiB or 1/8 above the longest
-/// line it held, and the total copying stays linear (at most 9 times the
-/// final size). Out of line and cold, so the append on the hot path stays
-/// small.
+/// The capacity a buffer holding `len` of `cap` bytes grows to, to take
+/// `additional` more: doubling up to 64 KiB (few reallocations while a line
+/// arrives in small pieces, which matters because idle buffers are released
+/// and regrow), then growing by an eighth, so that a buffer ends at most
+/// 64 KiB or 1/8 above the longest line it held, and the total copying stays
+/// linear (at most 9 times the final size).
+#[cfg(feature = "alloc")]
+fn grown(len: usize, cap: usize, additional: usize) -> Result<usize, ()> {
+    let need = len.checked_add(additional).ok_or(())?;
+    let step = if cap < DOUBLE_BELOW { cap } else { cap / 8 };
+    Ok(need.max(cap + step).max(64))
+}
+
+/// Makes room for `additional` more bytes (see [`grown`]). Out of line and
+/// cold, so the append on the hot path stays small.
 #[cfg(feature = "alloc")]
 #[cold]
 #[inline(never)]
 fn grow(v: &mut alloc::vec::Vec<u8>, additional: usize) -> Result<(), ()> {
-    let need = v.len().checked_add(additional).ok_or(())?;
-    let cap = v.capacity();
-    let step = if cap < DOUBLE_BELOW { cap } else { cap / 8 };
-    let target = need.max(cap + step).max(64);
+    let target = grown(v.len(), v.capacity(), additional)?;
     v.reserve_exact(target - v.len());
     Ok(())
 }
