@@ -934,19 +934,17 @@ mod tests {
         let want = [
             "message", "a", "message", &at_limit, &long, "message", "message",
         ];
+        // Whole (shared) and with max_pin at 0 (everything copied).
         for max_pin in [usize::MAX, 0] {
-            let mut config = Config::default();
-            config.max_pin(max_pin);
-            let mut dec = BytesDecoder::with_config(&config);
-            let mut types = alloc::vec::Vec::new();
-            dec.feed_all(&Bytes::from(input.clone()), |item| {
-                if let Ok(BytesItem::Event(ev)) = item {
+            let types: alloc::vec::Vec<Bytes> = events(&input, max_pin)
+                .into_iter()
+                .map(|ev| {
                     assert_eq!(ev.as_event().event_type(), ev.event_type());
                     let (ty, ..) = ev.clone().into_parts();
                     assert_eq!(ty, ev.event_type());
-                    types.push(Bytes::copy_from_slice(ev.event_type()));
-                }
-            });
+                    Bytes::copy_from_slice(ev.event_type())
+                })
+                .collect();
             assert_eq!(types, want, "max_pin {max_pin}");
         }
     }
@@ -961,16 +959,25 @@ mod tests {
         let want = [&long[..], &long, "s", "s", "s", "", "", &long, "s"];
         // Whole (shared) and with max_pin at 0 (everything copied).
         for max_pin in [usize::MAX, 0] {
-            let mut config = Config::default();
-            config.max_pin(max_pin);
-            let mut dec = BytesDecoder::with_config(&config);
-            let mut ids = alloc::vec::Vec::new();
-            dec.feed_all(&Bytes::from(input.clone()), |item| {
-                if let Ok(BytesItem::Event(ev)) = item {
-                    ids.push(Bytes::copy_from_slice(ev.last_event_id()));
-                }
-            });
+            let ids: alloc::vec::Vec<Bytes> = events(&input, max_pin)
+                .iter()
+                .map(|ev| Bytes::copy_from_slice(ev.last_event_id()))
+                .collect();
             assert_eq!(ids, want, "max_pin {max_pin}");
         }
+    }
+
+    /// The events of `input`, decoded as one chunk with `max_pin`.
+    fn events(input: &str, max_pin: usize) -> alloc::vec::Vec<BytesEvent> {
+        let mut config = Config::default();
+        config.max_pin(max_pin);
+        let mut dec = BytesDecoder::with_config(&config);
+        let mut events = alloc::vec::Vec::new();
+        dec.feed_all(&Bytes::copy_from_slice(input.as_bytes()), |item| {
+            if let Ok(BytesItem::Event(ev)) = item {
+                events.push(ev);
+            }
+        });
+        events
     }
 }
