@@ -244,7 +244,14 @@ impl Scanner {
     /// At the start of a chunk, brings the scanner to a line start: matches
     /// the BOM, swallows the LF of a split CRLF, completes a straddling line
     /// or skips the rest of an over-long one.
-    #[inline]
+    ///
+    /// Always inlined, with [`Scanner::finish_line`]: it runs once per
+    /// chunk, and out of line its register saves alone cost ~35
+    /// instructions a call. The compiler inlined it into the `Vec`-buffer
+    /// decoder but not into the `BytesMut` one the `bytes` layer uses
+    /// (callgrind, llm at 61 B chunks: 1,646 → 1,528 instructions per event
+    /// there; `Bytes` path +10% in time).
+    #[inline(always)]
     pub(crate) fn resume<B: Buffer>(
         &mut self,
         chunk: &[u8],
@@ -309,6 +316,7 @@ impl Scanner {
     }
 
     /// Goes on with a line begun in an earlier chunk (held or skipped).
+    #[inline(always)]
     fn finish_line<B: Buffer>(
         &mut self,
         chunk: &[u8],
