@@ -177,9 +177,7 @@ where
         while !self.done && self.buf.len() < COALESCE {
             match self.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
-                    self.buf.reserve(item.encoded_len());
-                    let written = item.encode_buf(&mut self.buf);
-                    debug_assert!(written.is_ok(), "a BytesMut grows");
+                    crate::encode::encode_growable(&item, &mut self.buf);
                 }
                 Poll::Ready(None) => self.done = true,
                 Poll::Pending => return,
@@ -487,9 +485,7 @@ where
 }
 
 fn encode<T: Encode + ?Sized>(scratch: &mut BytesMut, item: &T) -> Bytes {
-    scratch.reserve(item.encoded_len());
-    let written = item.encode_buf(scratch);
-    debug_assert!(written.is_ok(), "a BytesMut grows");
+    crate::encode::encode_growable(item, scratch);
     scratch.split().freeze()
 }
 

@@ -111,10 +111,8 @@ impl TokioDecoder for SseCodec {
 }
 
 fn put<T: Encode + ?Sized>(item: &T, dst: &mut BytesMut) -> io::Result<()> {
-    dst.reserve(item.encoded_len());
-    item.encode_buf(dst)
-        .map(drop)
-        .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))
+    crate::encode::encode_growable(item, dst);
+    Ok(())
 }
 
 impl TokioEncoder<Message<'_>> for SseCodec {

@@ -531,12 +531,112 @@ impl<W: fmt::Write + ?Sized> Sink for FmtSink<'_, W> {
     }
 }
 
+/// A buffer that grows (`Vec<u8>`, `BytesMut`), written by
+/// [`encode_growable`].
 #[cfg(feature = "alloc")]
-impl Sink for alloc::vec::Vec<u8> {
+pub(crate) trait Growable {
+    /// Bytes it holds.
+    fn filled(&self) -> usize;
+    /// Bytes it can take without growing.
+    fn room(&self) -> usize;
+    /// Appends `bytes` (within the room, or growing).
+    fn append(&mut self, bytes: &[u8]);
+    /// Drops what lies past `len`.
+    fn cut(&mut self, len: usize);
+    /// Makes room for `n` more bytes.
+    fn grow(&mut self, n: usize);
+}
+
+#[cfg(feature = "alloc")]
+impl Growable for alloc::vec::Vec<u8> {
+    #[inline]
+    fn filled(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn room(&self) -> usize {
+        self.capacity() - self.len()
+    }
+    #[inline]
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn cut(&mut self, len: usize) {
+        self.truncate(len);
+    }
+    fn grow(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+#[cfg(feature = "bytes")]
+impl Growable for bytes::BytesMut {
+    #[inline]
+    fn filled(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn room(&self) -> usize {
+        self.capacity() - self.len()
+    }
+    #[inline]
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn cut(&mut self, len: usize) {
+        self.truncate(len);
+    }
+    fn grow(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+/// Appends within the room a buffer has, never growing it: `Err` for a
+/// piece that does not fit (nothing of it written).
+#[cfg(feature = "alloc")]
+struct RoomSink<'g, G>(&'g mut G);
+
+#[cfg(feature = "alloc")]
+impl<G: Growable> Sink for RoomSink<'_, G> {
+    type Error = ();
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        if bytes.len() > self.0.room() {
+            return Err(());
+        }
+        self.0.append(bytes);
+        Ok(())
+    }
+}
+
+/// Appends `item` to `out`; returns the bytes appended. Into the room `out`
+/// has, in one pass with no counting first; out of room, what was written
+/// is undone and `out` grows once, by [`Encode::encoded_len`].
+#[cfg(feature = "alloc")]
+pub(crate) fn encode_growable<T: Encode + ?Sized, G: Growable>(item: &T, out: &mut G) -> usize {
+    let start = out.filled();
+    if item.emit(&mut RoomSink(out)).is_ok() {
+        return out.filled() - start;
+    }
+    out.cut(start);
+    let n = item.encoded_len();
+    out.grow(n);
+    match item.emit(&mut GrowSink(out)) {
+        Ok(()) => n,
+        Err(never) => match never {},
+    }
+}
+
+/// Appends to a growable buffer.
+#[cfg(feature = "alloc")]
+struct GrowSink<'g, G>(&'g mut G);
+
+#[cfg(feature = "alloc")]
+impl<G: Growable> Sink for GrowSink<'_, G> {
     type Error = core::convert::Infallible;
     #[inline]
     fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
-        self.extend_from_slice(bytes);
+        self.0.append(bytes);
         Ok(())
     }
 }
@@ -627,21 +727,19 @@ pub trait Encode: Sealed {
         Ok(check.0)
     }
 
-    /// Appends to a `Vec<u8>`, reserving exactly [`Encode::encoded_len`]
-    /// first (a reused `Vec` with room does not allocate). Returns the number
-    /// of bytes appended.
+    /// Appends to a `Vec<u8>`. Returns the number of bytes appended,
+    /// [`Encode::encoded_len`].
+    ///
+    /// A `Vec` with room enough (a reused one, typically) is written in one
+    /// pass and never allocates. One without is grown once, by reserving
+    /// [`Encode::encoded_len`], and then written.
     ///
     /// # Panics
     /// When the `Vec` cannot grow that much (over `isize::MAX` bytes), as
     /// any `Vec` growth does.
     #[cfg(feature = "alloc")]
     fn encode_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
-        let n = self.encoded_len();
-        out.reserve(n);
-        match self.emit(out) {
-            Ok(()) => n,
-            Err(never) => match never {},
-        }
+        encode_growable(self, out)
     }
 
     /// Writes to a [`std::io::Write`] with one `write_all` per piece, without
@@ -726,6 +824,55 @@ mod tests {
             let (out, n) = enc(&$item);
             assert_eq!(crate::Lossy(&out[..n]), crate::Lossy($want));
         }};
+    }
+
+    /// `encode_growable` (`encode_vec`, and the `BytesMut` writers of the
+    /// body and codec) writes in one pass into the room a buffer has, and
+    /// otherwise undoes what it wrote and grows once: whatever the room,
+    /// the buffer ends with what was in it followed by exactly the
+    /// encoding.
+    #[cfg(feature = "alloc")]
+    fn check_growable<G: Growable + AsRef<[u8]>>(with_capacity: impl Fn(usize) -> G) {
+        let items = [
+            Output::Message(Message::new("a\r\nb\nc").try_id("7").unwrap()),
+            Output::Message(Message::new("")),
+            Output::Comment(Comment::new("x\ny")),
+            Output::Retry(Retry::new(1500)),
+        ];
+        for item in items.iter().map(core::slice::from_ref).chain([&items[..]]) {
+            let (want, n) = enc(item);
+            for room in 0..=n + 1 {
+                let mut out = with_capacity(3 + room);
+                out.append(b"pre");
+                let room = out.room();
+                assert_eq!(encode_growable(item, &mut out), n, "room {room}");
+                let out_bytes = out.as_ref();
+                assert_eq!(&out_bytes[..3], b"pre");
+                assert_eq!(
+                    crate::Lossy(&out_bytes[3..]),
+                    crate::Lossy(&want[..n]),
+                    "room {room}"
+                );
+                if room >= n {
+                    assert_eq!(out.room(), room - n, "room {room}: grew with room enough");
+                }
+            }
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn encode_vec_is_right_whatever_room_the_vec_has() {
+        check_growable(alloc::vec::Vec::with_capacity);
+        let mut v = alloc::vec::Vec::new();
+        assert_eq!(Message::new("x").encode_vec(&mut v), 9);
+        assert_eq!(v, b"data: x\n\n");
+    }
+
+    #[cfg(feature = "bytes")]
+    #[test]
+    fn bytes_mut_is_written_right_whatever_room_it_has() {
+        check_growable(bytes::BytesMut::with_capacity);
     }
 
     #[test]
