@@ -547,49 +547,34 @@ pub(crate) trait Growable {
     fn grow(&mut self, n: usize);
 }
 
-#[cfg(feature = "alloc")]
-impl Growable for alloc::vec::Vec<u8> {
-    #[inline]
-    fn filled(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn room(&self) -> usize {
-        self.capacity() - self.len()
-    }
-    #[inline]
-    fn append(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-    fn cut(&mut self, len: usize) {
-        self.truncate(len);
-    }
-    fn grow(&mut self, n: usize) {
-        self.reserve(n);
-    }
+/// `Vec<u8>` and `BytesMut` have the same methods under the same names.
+macro_rules! impl_growable {
+    ($feature:literal, $ty:ty) => {
+        #[cfg(feature = $feature)]
+        impl Growable for $ty {
+            #[inline]
+            fn filled(&self) -> usize {
+                self.len()
+            }
+            #[inline]
+            fn room(&self) -> usize {
+                self.capacity() - self.len()
+            }
+            #[inline]
+            fn append(&mut self, bytes: &[u8]) {
+                self.extend_from_slice(bytes);
+            }
+            fn cut(&mut self, len: usize) {
+                self.truncate(len);
+            }
+            fn grow(&mut self, n: usize) {
+                self.reserve(n);
+            }
+        }
+    };
 }
-
-#[cfg(feature = "bytes")]
-impl Growable for bytes::BytesMut {
-    #[inline]
-    fn filled(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn room(&self) -> usize {
-        self.capacity() - self.len()
-    }
-    #[inline]
-    fn append(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-    fn cut(&mut self, len: usize) {
-        self.truncate(len);
-    }
-    fn grow(&mut self, n: usize) {
-        self.reserve(n);
-    }
-}
+impl_growable!("alloc", alloc::vec::Vec<u8>);
+impl_growable!("bytes", bytes::BytesMut);
 
 /// Appends within the room a buffer has, never growing it: `Err` for a
 /// piece that does not fit (nothing of it written).
