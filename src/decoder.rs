@@ -1184,33 +1184,9 @@ impl<B: Buffer> Decoder<B> {
     where
         F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
     {
-        let start = *pos;
-        let mut pos = start;
-        while self.lines.scanner.state != State::LineStart {
-            let resumed = self.lines.resume(chunk, &mut pos);
-            match resumed {
-                Resume::LineStart => break,
-                // The whole chunk went into a line in progress: nothing
-                // else to do (no location into it, nothing idle to
-                // release while a line is in progress).
-                Resume::NeedInput => return chunk.len(),
-                Resume::TooLong => {
-                    let e = self.line_too_long(self.offsets.partial_start);
-                    if f(pos, Err(e)).is_break() {
-                        return pos;
-                    }
-                }
-                Resume::Line => {
-                    let span = Span::Line(0, self.lines.line.as_bytes().len());
-                    let outcome = self.line(span, chunk);
-                    if let Some(step) = self.step(outcome, span, chunk) {
-                        if f(pos, step).is_break() {
-                            self.flush(chunk);
-                            return pos;
-                        }
-                    }
-                }
-            }
+        let mut pos = *pos;
+        if let Some(end) = self.resume_lines(chunk, &mut pos, f) {
+            return end;
         }
         // Lines inside the chunk: the hot loop.
         while let Some((a, b)) = self.lines.scanner.next_in_chunk(chunk, &mut pos) {
@@ -1238,10 +1214,48 @@ impl<B: Buffer> Decoder<B> {
         chunk.len()
     }
 
+    /// The start of [`Decoder::feed_lines`]: brings the decoder to a line
+    /// start in `chunk`, finishing a line begun in an earlier chunk (or the
+    /// skipping of an over-long one) and passing its step to `f`.
+    /// `Some(end)` when the call is over there: the whole chunk went into
+    /// the line in progress, or `f` asked to stop.
+    #[inline(always)]
+    fn resume_lines<F>(&mut self, chunk: &[u8], pos: &mut usize, f: &mut F) -> Option<usize>
+    where
+        F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
+    {
+        while self.lines.scanner.state != State::LineStart {
+            match self.lines.resume(chunk, pos) {
+                Resume::LineStart => break,
+                // The whole chunk went into a line in progress: nothing
+                // else to do (no location into it, nothing idle to
+                // release while a line is in progress).
+                Resume::NeedInput => return Some(chunk.len()),
+                Resume::TooLong => {
+                    let e = self.line_too_long(self.offsets.partial_start);
+                    if f(*pos, Err(e)).is_break() {
+                        return Some(*pos);
+                    }
+                }
+                Resume::Line => {
+                    let span = Span::Line(0, self.lines.line.as_bytes().len());
+                    let outcome = self.line(span, chunk);
+                    if let Some(step) = self.step(outcome, span, chunk) {
+                        if f(*pos, step).is_break() {
+                            self.flush(chunk);
+                            return Some(*pos);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// The one-step path's line finder ([`Scanner::next`] with the data
-    /// moved out of the line buffer before it is reused).
+    /// moved out of the line buffer before it is reused). A too-long
+    /// line's offset is recorded here, where it is known.
     #[inline]
-    /// A too-long line's offset is recorded here, where it is known.
     fn next_line(&mut self, chunk: &[u8], pos: &mut usize) -> Scan {
         if self.lines.scanner.state != State::LineStart {
             match self.lines.resume(chunk, pos) {

@@ -434,6 +434,38 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
         });
     }
 
+    /// Carries out one action of the connection rules; `true` when there
+    /// is nothing to do but wait to be woken (`poll_next` is pending).
+    fn act(&mut self, action: Action, cx: &mut Context<'_>) -> bool {
+        match action {
+            Action::Closed => {
+                self.conn = Conn::None;
+                if self.queue.is_empty() {
+                    self.done = true;
+                }
+                false
+            }
+            Action::Connect => {
+                self.start_connection();
+                false
+            }
+            Action::Wait { until } => {
+                self.conn = Conn::None;
+                self.poll_timer(until, cx).is_pending()
+            }
+            Action::Read { deadline } => {
+                if self.poll_connection(cx) {
+                    return false;
+                }
+                // Nothing yet: wake at the idle deadline, if any.
+                match deadline {
+                    Some(deadline) => self.poll_timer(deadline, cx).is_pending(),
+                    None => true,
+                }
+            }
+        }
+    }
+
     /// Polls the timer for `until`, starting it if needed.
     fn poll_timer(&mut self, until: Duration, cx: &mut Context<'_>) -> Poll<()> {
         let now = self.now();
@@ -482,39 +514,8 @@ where
             let action = this.es.poll(now, |s| {
                 Self::take_signal(queue, source, s, sharer, &none);
             });
-            match action {
-                Action::Closed => {
-                    this.conn = Conn::None;
-                    if this.queue.is_empty() {
-                        this.done = true;
-                    }
-                    continue;
-                }
-                Action::Connect => {
-                    this.start_connection();
-                    continue;
-                }
-                Action::Wait { until } => {
-                    this.conn = Conn::None;
-                    match this.poll_timer(until, cx) {
-                        Poll::Ready(()) => continue,
-                        Poll::Pending => return Poll::Pending,
-                    }
-                }
-                Action::Read { deadline } => {
-                    let progressed = this.poll_connection(cx);
-                    if progressed {
-                        continue;
-                    }
-                    // Nothing yet: wake at the idle deadline, if any.
-                    let Some(deadline) = deadline else {
-                        return Poll::Pending;
-                    };
-                    match this.poll_timer(deadline, cx) {
-                        Poll::Ready(()) => continue,
-                        Poll::Pending => return Poll::Pending,
-                    }
-                }
+            if this.act(action, cx) {
+                return Poll::Pending;
             }
         }
     }
