@@ -1171,20 +1171,20 @@ impl<B: Buffer> Decoder<B> {
     where
         F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
     {
-        let mut pos = start;
         self.offsets.base = self.offsets.fed - start as u64;
-        let pos = self.feed_lines(chunk, &mut pos, &mut f);
+        let pos = self.feed_lines(chunk, start, &mut f);
         self.offsets.fed = self.offsets.base + pos as u64;
         pos
     }
 
-    /// The body of [`Decoder::feed_from`]: returns where it stopped.
+    /// The body of [`Decoder::feed_from`], from `chunk[start..]`: returns
+    /// where it stopped.
     #[inline(always)]
-    fn feed_lines<F>(&mut self, chunk: &[u8], pos: &mut usize, f: &mut F) -> usize
+    fn feed_lines<F>(&mut self, chunk: &[u8], start: usize, f: &mut F) -> usize
     where
         F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
     {
-        let mut pos = *pos;
+        let mut pos = start;
         if let Some(end) = self.resume_lines(chunk, &mut pos, f) {
             return end;
         }
