@@ -58,8 +58,23 @@ impl Small {
     /// `bytes`, at most [`INLINE`] long, held inline.
     #[inline]
     fn inline(bytes: &[u8]) -> Small {
+        debug_assert!(bytes.len() <= INLINE);
         let mut buf = [0; INLINE];
-        buf[..bytes.len()].copy_from_slice(bytes);
+        let n = bytes.len();
+        // Two overlapping fixed-size copies (or single bytes) instead of a
+        // call to `memcpy` with a variable length.
+        if n >= 8 {
+            let (k, tail) = if n >= 16 { (16, n - 16) } else { (8, n - 8) };
+            buf[..k].copy_from_slice(&bytes[..k]);
+            buf[tail..n].copy_from_slice(&bytes[tail..]);
+        } else if n >= 4 {
+            buf[..4].copy_from_slice(&bytes[..4]);
+            buf[n - 4..n].copy_from_slice(&bytes[n - 4..]);
+        } else if n > 0 {
+            buf[0] = bytes[0];
+            buf[n / 2] = bytes[n / 2];
+            buf[n - 1] = bytes[n - 1];
+        }
         #[allow(clippy::cast_possible_truncation)] // at most INLINE
         Small::Inline(bytes.len() as u8, buf)
     }
@@ -392,7 +407,7 @@ impl Sharer {
     /// Room for every copy the event needs is made before the first is
     /// taken, so that a copy block whose earlier events were all dropped
     /// is reused rather than kept alive by a half-built event.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn event(
         &mut self,
         chunk: &Bytes,
@@ -910,6 +925,20 @@ mod tests {
     fn events_are_send_and_static() {
         assert_send_static::<BytesEvent>();
         assert_send_static::<BytesItem>();
+    }
+
+    #[test]
+    fn inline_values_keep_every_byte_of_every_length() {
+        let src: alloc::vec::Vec<u8> = (1..=INLINE as u8).collect();
+        for n in 0..=INLINE {
+            let small = Small::inline(&src[..n]);
+            assert_eq!(small.as_bytes(), &src[..n], "length {n}");
+            let Small::Inline(len, buf) = small else {
+                panic!("length {n} not inline");
+            };
+            assert_eq!(usize::from(len), n);
+            assert!(buf[n..].iter().all(|&b| b == 0), "length {n}: {buf:?}");
+        }
     }
 
     #[test]
