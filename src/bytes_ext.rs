@@ -76,7 +76,7 @@ impl Small {
             buf[n - 1] = bytes[n - 1];
         }
         #[allow(clippy::cast_possible_truncation)] // at most INLINE
-        Small::Inline(bytes.len() as u8, buf)
+        Small::Inline(n as u8, buf)
     }
 
     #[inline]
