@@ -50,39 +50,56 @@ const INLINE: usize = 23;
 /// to take and drop per event), else `Bytes`.
 #[derive(Clone)]
 enum Small {
-    Inline(u8, [u8; INLINE]),
+    /// Bytes `0..23` hold the value, zero-padded; byte 23 its length. It
+    /// is built from three words computed in registers and stored whole:
+    /// the copy into a byte array with the length byte in front, as
+    /// before, was stored piecemeal and then read back as words, which
+    /// stalls until those stores complete.
+    Inline([u8; INLINE + 1]),
     Shared(Bytes),
+}
+
+/// Up to 8 bytes as a little-endian word, zero-padded, read with at most
+/// two loads and no call.
+#[inline(always)]
+fn word(s: &[u8]) -> u64 {
+    let n = s.len();
+    debug_assert!(n <= 8);
+    if n >= 4 {
+        let lo = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+        let hi = u32::from_le_bytes([s[n - 4], s[n - 3], s[n - 2], s[n - 1]]);
+        // The two halves overlap when n < 8, on equal bytes.
+        u64::from(lo) | u64::from(hi) << (8 * (n - 4))
+    } else if n > 0 {
+        u64::from(s[0])
+            | u64::from(s[n / 2]) << (8 * (n / 2))
+            | u64::from(s[n - 1]) << (8 * (n - 1))
+    } else {
+        0
+    }
 }
 
 impl Small {
     /// `bytes`, at most [`INLINE`] long, held inline.
-    #[inline]
+    #[inline(always)]
     fn inline(bytes: &[u8]) -> Small {
         debug_assert!(bytes.len() <= INLINE);
-        let mut buf = [0; INLINE];
         let n = bytes.len();
-        // Two overlapping fixed-size copies (or single bytes) instead of a
-        // call to `memcpy` with a variable length.
-        if n >= 8 {
-            let (k, tail) = if n >= 16 { (16, n - 16) } else { (8, n - 8) };
-            buf[..k].copy_from_slice(&bytes[..k]);
-            buf[tail..n].copy_from_slice(&bytes[tail..]);
-        } else if n >= 4 {
-            buf[..4].copy_from_slice(&bytes[..4]);
-            buf[n - 4..n].copy_from_slice(&bytes[n - 4..]);
-        } else if n > 0 {
-            buf[0] = bytes[0];
-            buf[n / 2] = bytes[n / 2];
-            buf[n - 1] = bytes[n - 1];
-        }
+        let (a, rest) = bytes.split_at(n.min(8));
+        let (b, c) = rest.split_at(rest.len().min(8));
         #[allow(clippy::cast_possible_truncation)] // at most INLINE
-        Small::Inline(n as u8, buf)
+        let words = [word(a), word(b), word(c) | u64::from(n as u8) << 56];
+        let mut buf = [0; INLINE + 1];
+        for (dst, w) in buf.chunks_exact_mut(8).zip(words) {
+            dst.copy_from_slice(&w.to_le_bytes());
+        }
+        Small::Inline(buf)
     }
 
     #[inline]
     fn as_bytes(&self) -> &[u8] {
         match self {
-            Small::Inline(len, buf) => &buf[..usize::from(*len)],
+            Small::Inline(buf) => &buf[..usize::from(buf[INLINE])],
             Small::Shared(b) => b,
         }
     }
@@ -414,6 +431,18 @@ impl Sharer {
         ev: crate::Event<'_>,
         raw: Option<Bytes>,
     ) -> BytesEvent {
+        self.event_with(chunk, ev, raw, |e| e)
+    }
+
+    /// [`Sharer::event`], handed to `f`.
+    #[inline(always)]
+    pub(crate) fn event_with<R>(
+        &mut self,
+        chunk: &Bytes,
+        ev: crate::Event<'_>,
+        raw: Option<Bytes>,
+        f: impl FnOnce(BytesEvent) -> R,
+    ) -> R {
         let (ty, data, id) = (ev.raw_event_type(), ev.data(), ev.last_event_id());
         // A short type or id goes inline, a kept id is cloned: none of
         // them is shared or copied.
@@ -440,18 +469,27 @@ impl Sharer {
             t if t.len() <= INLINE => Small::inline(t),
             t => Small::Shared(self.take(chunk, t, ty_at)),
         };
-        BytesEvent {
+        let last_event_id = self.id(chunk, id, id_at);
+        // Each way of making the data builds the event and calls `f` on
+        // its own, so that the data's fields go from registers to the
+        // event: a value merged from all three would pass through memory.
+        let build = |data| BytesEvent {
             event_type,
-            data: self.take(chunk, data, data_at),
-            last_event_id: self.id(chunk, id, id_at),
+            data,
+            last_event_id,
             raw,
+        };
+        match data_at {
+            None => f(build(self.copy(data))),
+            Some(r) if r.is_empty() => f(build(Bytes::new())),
+            Some(r) => f(build(chunk.slice(r))),
         }
     }
 
     /// The event's last event id: inline when short, else the kept one
     /// when it repeats, else shared at `at` or copied (room already made)
     /// and kept.
-    #[inline]
+    #[inline(always)]
     fn id(&mut self, chunk: &Bytes, id: &[u8], at: Option<core::ops::Range<usize>>) -> Small {
         if id.len() <= INLINE {
             return Small::inline(id);
@@ -481,7 +519,7 @@ impl Sharer {
 
     /// `part` as `Bytes`, shared at `at` or else copied (room already
     /// made).
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, chunk: &Bytes, part: &[u8], at: Option<core::ops::Range<usize>>) -> Bytes {
         match at {
             Some(r) if r.is_empty() => Bytes::new(),
@@ -524,6 +562,7 @@ impl Sharer {
     }
 
     /// A copy of `part` from the current block (room already made).
+    #[inline(always)]
     fn copy(&mut self, part: &[u8]) -> Bytes {
         debug_assert!(self.copies.capacity() - self.copies.len() >= part.len());
         self.copies.extend_from_slice(part);
@@ -605,7 +644,8 @@ impl Convert {
                     self.hold(chunk, ev, raw, late);
                     return true;
                 }
-                emit(Ok(BytesItem::Event(self.sharer.event(chunk, ev, raw))));
+                self.sharer
+                    .event_with(chunk, ev, raw, |e| emit(Ok(BytesItem::Event(e))));
                 late
             }
             Ok(Item::Blank) => {
@@ -933,11 +973,14 @@ mod tests {
         for n in 0..=INLINE {
             let small = Small::inline(&src[..n]);
             assert_eq!(small.as_bytes(), &src[..n], "length {n}");
-            let Small::Inline(len, buf) = small else {
+            let Small::Inline(buf) = small else {
                 panic!("length {n} not inline");
             };
-            assert_eq!(usize::from(len), n);
-            assert!(buf[n..].iter().all(|&b| b == 0), "length {n}: {buf:?}");
+            assert_eq!(usize::from(buf[INLINE]), n);
+            assert!(
+                buf[n..INLINE].iter().all(|&b| b == 0),
+                "length {n}: {buf:?}"
+            );
         }
     }
 
