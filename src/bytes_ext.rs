@@ -481,8 +481,11 @@ impl Sharer {
         };
         match data_at {
             None => f(build(self.copy(data))),
-            Some(r) if r.is_empty() => f(build(Bytes::new())),
-            Some(r) => f(build(chunk.slice(r))),
+            Some(r) => f(build(if r.is_empty() {
+                Bytes::new()
+            } else {
+                chunk.slice(r)
+            })),
         }
     }
 
