@@ -470,9 +470,11 @@ impl Sharer {
             t => Small::Shared(self.take(chunk, t, ty_at)),
         };
         let last_event_id = self.id(chunk, id, id_at);
-        // Each way of making the data builds the event and calls `f` on
-        // its own, so that the data's fields go from registers to the
-        // event: a value merged from all three would pass through memory.
+        // Copied data builds the event and calls `f` on its own, so that
+        // its fields go from registers into the event: merged with the
+        // shared case, it went through a stack slot whose reading back
+        // waited for the stores. (Splitting off the shared and empty
+        // cases too measured 3-4% slower at 4 KiB chunks.)
         let build = |data| BytesEvent {
             event_type,
             data,
