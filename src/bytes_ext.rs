@@ -444,26 +444,7 @@ impl Sharer {
         f: impl FnOnce(BytesEvent) -> R,
     ) -> R {
         let (ty, data, id) = (ev.raw_event_type(), ev.data(), ev.last_event_id());
-        // A short type or id goes inline, a kept id is cloned: none of
-        // them is shared or copied.
-        let ty_at = if ty.len() <= INLINE {
-            Some(0..0)
-        } else {
-            self.place(chunk, ty)
-        };
-        let data_at = self.place(chunk, data);
-        let id_at = if id.len() <= INLINE || self.last_id.as_deref() == Some(id) {
-            Some(0..0)
-        } else {
-            self.place(chunk, id)
-        };
-        let mut copied = 0;
-        for (part, at) in [(ty, &ty_at), (data, &data_at), (id, &id_at)] {
-            if at.is_none() {
-                copied += part.len();
-            }
-        }
-        self.make_room(copied);
+        let [ty_at, data_at, id_at] = self.places(chunk, [ty, data, id]);
         let event_type = match ty {
             b"" => Small::inline(b"message"),
             t if t.len() <= INLINE => Small::inline(t),
@@ -489,6 +470,34 @@ impl Sharer {
                 chunk.slice(r)
             })),
         }
+    }
+
+    /// Where the event's type, data and id are shared from `chunk`
+    /// (`None`: copied), with room made for every copy.
+    #[inline(always)]
+    fn places(&mut self, chunk: &Bytes, parts: [&[u8]; 3]) -> [Option<core::ops::Range<usize>>; 3] {
+        let [ty, data, id] = parts;
+        // A short type or id goes inline, a kept id is cloned: none of
+        // them is shared or copied.
+        let ty_at = if ty.len() <= INLINE {
+            Some(0..0)
+        } else {
+            self.place(chunk, ty)
+        };
+        let data_at = self.place(chunk, data);
+        let id_at = if id.len() <= INLINE || self.last_id.as_deref() == Some(id) {
+            Some(0..0)
+        } else {
+            self.place(chunk, id)
+        };
+        let mut copied = 0;
+        for (part, at) in [(ty, &ty_at), (data, &data_at), (id, &id_at)] {
+            if at.is_none() {
+                copied += part.len();
+            }
+        }
+        self.make_room(copied);
+        [ty_at, data_at, id_at]
     }
 
     /// The event's last event id: inline when short, else the kept one
