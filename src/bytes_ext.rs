@@ -348,6 +348,16 @@ impl Raw {
 /// shared block of this size, so that a copy costs no allocation of its own.
 const COPY_BLOCK: usize = 16 * 1024;
 
+/// `chunk[r]` shared with it (an empty range: no reference at all).
+#[inline(always)]
+fn shared(chunk: &Bytes, r: core::ops::Range<usize>) -> Bytes {
+    if r.is_empty() {
+        Bytes::new()
+    } else {
+        chunk.slice(r)
+    }
+}
+
 /// Whether `part` lies inside `chunk`'s memory.
 #[inline(always)]
 fn inside(chunk: &[u8], part: &[u8]) -> bool {
@@ -464,11 +474,7 @@ impl Sharer {
         };
         match data_at {
             None => f(build(self.copy(data))),
-            Some(r) => f(build(if r.is_empty() {
-                Bytes::new()
-            } else {
-                chunk.slice(r)
-            })),
+            Some(r) => f(build(shared(chunk, r))),
         }
     }
 
@@ -536,8 +542,7 @@ impl Sharer {
     #[inline(always)]
     fn take(&mut self, chunk: &Bytes, part: &[u8], at: Option<core::ops::Range<usize>>) -> Bytes {
         match at {
-            Some(r) if r.is_empty() => Bytes::new(),
-            Some(r) => chunk.slice(r),
+            Some(r) => shared(chunk, r),
             None => self.copy(part),
         }
     }
