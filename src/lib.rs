@@ -202,7 +202,7 @@
 //!
 //! With no features at all the decoder and the encoder are complete.
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -237,6 +237,34 @@ mod fuzzing;
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod io;
 mod scan;
+mod simd;
+
+/// The line finder's variants, for the `eol` fuzz target only (built with
+/// `--cfg fuzzing`, which cargo-fuzz sets): not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_eol {
+    /// The first CR or LF, as the decoder finds it on this target.
+    pub fn find(hay: &[u8]) -> Option<usize> {
+        crate::scan::EolFinder::default().find(hay)
+    }
+    /// The first CR or LF, with 16-byte compare masks.
+    pub fn find_blocks(hay: &[u8]) -> Option<usize> {
+        crate::scan::EolFinder::default().find_blocks(hay)
+    }
+    /// The first CR or LF, with a word-at-a-time probe.
+    pub fn find_words(hay: &[u8]) -> Option<usize> {
+        crate::scan::EolFinder::default().find_words(hay)
+    }
+    /// The CR/LF mask of 16 bytes: SIMD where there is SIMD.
+    pub fn mask16(block: &[u8; 16]) -> u32 {
+        crate::simd::eol_mask16(block)
+    }
+    /// The CR/LF mask of 16 bytes: the scalar twin.
+    pub fn mask16_scalar(block: &[u8; 16]) -> u32 {
+        crate::simd::eol_mask16_scalar(block)
+    }
+}
 #[cfg(feature = "futures")]
 #[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
 pub mod stream;
