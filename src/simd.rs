@@ -1,15 +1,16 @@
 //! The crate's only `unsafe` code: SSE2 compares that find CR and LF in 16
 //! bytes at once, with the scalar twin they are tested and fuzzed against.
 //!
-//! Why: at 61-byte chunks, and on lines of 16 to 64 bytes, the line finder
-//! spent most of its time in the set-up of a `memchr2` call. Four 16-byte
-//! masks, no call, found the same line ends 15-20% faster on llm, crlf,
-//! anthropic and multiline at 61-byte chunks and 34% faster on multiline at
-//! 4 KiB (`Bytes` path, A/B over 5 interleaved rounds; numbers in
-//! `benches/README.md`). No safe route gave it: memchr has no block-mask
-//! API, the SWAR version of the same loop was slower than memchr, LLVM does
-//! not turn a scalar loop into `pmovmskb`, and intrinsics need `unsafe` to
-//! be called outside a `#[target_feature]` function.
+//! Why: a search near the end of a chunk (at 61-byte chunks, every search)
+//! spent most of its time in the set-up of a `memchr2` call. Checking the
+//! at most 64 bytes left 16 at a time, with no call, made the `Bytes` path
+//! 11-12% faster on llm and crlf at 61-byte chunks and the borrowed path
+//! 11-18% faster on llm and anthropic there (A/B over 5 interleaved rounds;
+//! see `benches/README.md`). No safe route gave it: memchr has no
+//! block-mask API, a 128-bit word-at-a-time version of the same loop was
+//! slower than memchr, LLVM does not turn a scalar loop into `pmovmskb`, and
+//! intrinsics need `unsafe` to be called outside a `#[target_feature]`
+//! function.
 //!
 //! Soundness rests on two facts, stated at the block: the code is compiled
 //! only where SSE2 is enabled at compile time (so every CPU it runs on has
