@@ -111,6 +111,18 @@ fn word_eols(w: u64) -> u64 {
     zero(w ^ LF) | zero(w ^ CR)
 }
 
+/// Whether `b` ends a line (CR or LF).
+#[inline(always)]
+pub(crate) fn is_eol(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
+
+/// The first CR or LF in `hay`, one byte at a time (for the last few bytes).
+#[inline(always)]
+fn find_bytewise(hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| is_eol(b))
+}
+
 /// The first CR or LF in `hay`, which is shorter than 16 bytes: two
 /// overlapping words when it has 8 bytes or more.
 #[inline(always)]
@@ -118,7 +130,7 @@ fn find_short(hay: &[u8]) -> Option<usize> {
     let n = hay.len();
     debug_assert!(n < 16);
     let (Some(first), Some(last)) = (hay.first_chunk::<8>(), hay.last_chunk::<8>()) else {
-        return hay.iter().position(|&b| b == b'\n' || b == b'\r');
+        return find_bytewise(hay);
     };
     let f = word_eols(u64::from_le_bytes(*first));
     if f != 0 {
@@ -228,10 +240,7 @@ impl EolFinder {
                 return self.find_long(&hay[at..]).map(|p| p + at);
             }
         }
-        hay[at..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .map(|p| at + p)
+        find_bytewise(&hay[at..]).map(|p| at + p)
     }
 }
 

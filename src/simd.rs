@@ -41,9 +41,7 @@ pub(crate) fn eol_mask16(block: &[u8; 16]) -> u32 {
         _mm_movemask_epi8(eol)
     };
     // `pmovmskb` sets only the low 16 bits: never negative.
-    #[allow(clippy::cast_sign_loss)]
-    let mask = mask as u32;
-    mask
+    mask as u32
 }
 
 /// [`eol_mask16`] without SIMD: the twin it is checked against, and the
@@ -61,7 +59,7 @@ pub(crate) fn eol_mask16_scalar(block: &[u8; 16]) -> u32 {
     block
         .iter()
         .enumerate()
-        .filter(|&(_, &b)| b == b'\n' || b == b'\r')
+        .filter(|&(_, &b)| crate::scan::is_eol(b))
         .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
