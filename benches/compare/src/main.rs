@@ -651,9 +651,15 @@ fn mbps(bytes: usize, t: Duration) -> f64 {
     bytes as f64 / t.as_secs_f64() / 1e6
 }
 
-/// A row for a crate other than ssewire and the baseline.
+/// A row for a crate other than ssewire and the baselines.
 fn is_peer(name: &str) -> bool {
-    !name.starts_with("ssewire") && !name.contains("baseline")
+    !name.starts_with("ssewire") && !is_baseline(name)
+}
+
+/// A reference row (memchr2 counts, concatenation): not a decoder, so it
+/// has no check, no allocation count and no ratio to the peers.
+fn is_baseline(name: &str) -> bool {
+    name.contains("baseline")
 }
 
 /// `--runs N`: runs this comparison N times, each in a process of its own
@@ -759,10 +765,9 @@ fn main_with(args: Vec<String>) {
         }
     }
     // `--impl TEXT` runs only the decoders whose name contains TEXT (and the
-    // baseline): for profiling one implementation.
-    let skip = |name: &str| {
-        !name.contains("baseline") && only_impl.as_deref().is_some_and(|o| !name.contains(o))
-    };
+    // baselines): for profiling one implementation.
+    let skip =
+        |name: &str| !is_baseline(name) && only_impl.as_deref().is_some_and(|o| !name.contains(o));
     let started = Instant::now();
     let profile = if cfg!(debug_assertions) {
         "debug (not for measuring)"
@@ -853,12 +858,12 @@ fn main_with(args: Vec<String>) {
                 let Some(r) = c.median() else { continue };
                 let ratio = base.map_or(0.0, |b| b.as_secs_f64() / r.time.as_secs_f64());
                 let vs_peer = match fastest_peer {
-                    Some(p) if !name.contains("baseline") => {
+                    Some(p) if !is_baseline(name) => {
                         format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64())
                     }
                     _ => "-".to_string(),
                 };
-                let check = if name.contains("baseline") {
+                let check = if is_baseline(name) {
                     "-".to_string()
                 } else if correct(&r) {
                     "ok".to_string()
@@ -868,7 +873,7 @@ fn main_with(args: Vec<String>) {
                         r.events, r.data, w.events, w.data_bytes
                     )
                 };
-                let per_event = if name.contains("baseline") {
+                let per_event = if is_baseline(name) {
                     0.0
                 } else {
                     r.allocs as f64 / w.events as f64
