@@ -67,7 +67,7 @@ fn concat_baseline(evs: &[(String, String, String)], out: &mut Vec<u8>) -> usize
 }
 
 fn bench(c: &mut Criterion) {
-    for w in [workloads::llm(), workloads::multiline(), workloads::big()] {
+    for w in workloads::all() {
         let evs = events(&w);
         assert_eq!(evs.len(), w.events);
         let mut out = Vec::with_capacity(w.bytes.len() * 2);

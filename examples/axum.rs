@@ -4,8 +4,11 @@
 //! allocation per event) and refuses values that would forge fields at the
 //! type level (`OwnedMessage::event_type` / `id` return `Result`).
 //!
+//! With the `axum` feature, `EventBody` is an axum response by itself: the
+//! handler returns it, headers included.
+//!
 //! ```sh
-//! cargo run --example axum --features http-body,tokio
+//! cargo run --example axum --features axum,tokio
 //! curl -N http://127.0.0.1:8080/ssewire
 //! curl -N http://127.0.0.1:8080/axum
 //! ```
@@ -14,11 +17,11 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use futures::stream::{self, Stream, StreamExt};
-use ssewire::body::{response_headers, EventBody};
+use ssewire::body::EventBody;
 use ssewire::encode::OwnedMessage;
 
 /// Ticks, one a second.
@@ -29,18 +32,15 @@ fn ticks() -> impl Stream<Item = u64> + Send + 'static {
     })
 }
 
-/// With ssewire: a body over a stream of messages.
-async fn with_ssewire() -> Response {
+/// With ssewire: a body over a stream of messages, returned as it is.
+async fn with_ssewire() -> impl IntoResponse {
     let events = ticks().map(|n| {
         OwnedMessage::new(format!("{{\"tick\":{n}}}"))
             .event_type("tick")
             .and_then(|m| m.id(n.to_string()))
             .expect("no line breaks in these values")
     });
-    let body = EventBody::new(events).keep_alive(Duration::from_secs(15));
-    let mut response = axum::body::Body::new(body).into_response();
-    response_headers(response.headers_mut());
-    response
+    EventBody::new(events).keep_alive(Duration::from_secs(15))
 }
 
 /// With axum's own `Sse`.

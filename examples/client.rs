@@ -41,7 +41,10 @@ async fn connect(
 ) -> Result<Opened<futures::stream::BoxStream<'static, Result<Bytes, BoxError>>>, BoxError> {
     let tcp = TcpStream::connect(&addr).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
-    tokio::spawn(conn);
+    // The connection's task ends with the body: when the stream gives up on
+    // a connection (an idle timeout, a reconnect), its socket closes, even
+    // if the peer has gone silent.
+    let task = AbortOnDrop(tokio::spawn(conn));
     let mut req = Request::get("/events").header("host", &addr);
     for (name, value) in headers.iter() {
         req = req.header(name, value);
@@ -60,8 +63,21 @@ async fn connect(
         retry_after: header(hyper::header::RETRY_AFTER),
         body: BodyDataStream::new(resp.into_body())
             .map_err(BoxError::from)
+            .map(move |chunk| {
+                let _ = &task;
+                chunk
+            })
             .boxed(),
     })
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The client's settings: the defaults (backoff, jitter, a 100 ms to 60 s

@@ -3,36 +3,34 @@
 //! `axum::body::Body::new`, anything else that takes an `http_body::Body`).
 //!
 //! - [`EventBody`] (servers): a `Stream` of encoder items (any
-//!   [`Encode`] type: [`OwnedMessage`],
+//!   [`Encode`] type: [`OwnedMessage`](crate::encode::OwnedMessage),
 //!   [`Output`](crate::encode::Output), ...) encoded into one reused buffer
 //!   (no allocation per event once warm), items that are ready together
 //!   sent as one frame, and a keep-alive comment when nothing was sent for
 //!   an interval.
 //! - [`ProxyBody`] (proxies and gateways): an upstream event-stream body
-//!   decoded with raw frames; a closure sees each event and says pass,
-//!   drop or replace; everything passed goes out byte for byte.
+//!   decoded block by block; a closure sees each event and says pass,
+//!   drop or replace; everything passed goes out byte for byte, and the
+//!   client ends up with the last event id and reconnection time the
+//!   upstream gave it whatever the filter decided.
 //!
-//! This module only drives the encoder and the [`Decoder`].
+//! This module only drives the encoder and the [`Decoder`](crate::Decoder).
 
 use std::boxed::Box;
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use std::vec::Vec;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::client::Sleeper;
-use core::ops::ControlFlow;
+use crate::timer::Sleeper;
 
-use crate::decoder::{Config, Decoder, Item};
-use crate::encode::{Encode, OwnedMessage, KEEP_ALIVE};
+use crate::encode::{Encode, KEEP_ALIVE};
 
 /// The response headers an event stream needs behind real deployments:
 /// the media type, no caching, and no buffering by nginx-style proxies.
@@ -161,8 +159,8 @@ where
     /// `tokio`).
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-    pub fn keep_alive(self, interval: Duration) -> EventBody<S, crate::client::TokioTimer> {
-        self.keep_alive_with(interval, crate::client::TokioTimer)
+    pub fn keep_alive(self, interval: Duration) -> EventBody<S, crate::timer::TokioTimer> {
+        self.keep_alive_with(interval, crate::timer::TokioTimer)
     }
 }
 
@@ -256,289 +254,15 @@ where
     }
 }
 
-/// What a [`ProxyBody`]'s filter decides for one event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Forward the event's exact bytes.
-    Pass,
-    /// Forward nothing for it.
-    Drop,
-    /// Forward this instead.
-    Replace(OwnedMessage),
-}
-
-/// A proxy's response body over an upstream event-stream body: see the
-/// module docs. Comments, unknown fields and blocks without an event pass
-/// unchanged; so does every event the filter passes, byte for byte (CRLF,
-/// field order and all), without being copied: what passes goes out as
-/// slices of the upstream's own chunks, consecutive blocks as one slice.
-/// The filter sees each event borrowed, as the decoder found it. Memory is
-/// bounded by the raw frame limit ([`Config::raw_frames`], default
-/// [`Config::DEFAULT_MAX_FRAME_LEN`]): a block longer than that is not
-/// forwarded, nor is one over a decoder limit. Upstream errors and
-/// trailers come through; dropping this body drops the upstream.
-///
-/// # Example
-/// ```
-/// use bytes::Bytes;
-/// use http_body_util::{BodyExt, Full};
-/// use ssewire::body::{ProxyBody, Verdict};
-/// use ssewire::encode::OwnedMessage;
-///
-/// let upstream = Full::new(Bytes::from_static(b": hi\r\n\r\nevent: secret\ndata: x\n\nevent: shout\ndata: hey\n\ndata: keep\r\n\r\n"));
-/// let body = ProxyBody::new(upstream, |ev: &ssewire::Event<'_>| match ev.event_type() {
-///     b"secret" => Verdict::Drop,
-///     b"shout" => Verdict::Replace(OwnedMessage::new(ev.data_lossy().to_uppercase()).event_type("shout").unwrap()),
-///     _ => Verdict::Pass,
-/// });
-/// let out = futures::executor::block_on(body.collect()).unwrap().to_bytes();
-/// assert_eq!(&out[..], b": hi\r\n\r\nevent: shout\ndata: HEY\n\ndata: keep\r\n\r\n");
-/// ```
-pub struct ProxyBody<B, F> {
-    upstream: Pin<Box<B>>,
-    decoder: Decoder,
-    filter: F,
-    route: Route,
-    trailers: Option<http::HeaderMap>,
-    upstream_done: bool,
-}
-
-/// Where each block of the upstream goes.
-#[derive(Debug)]
-struct Route {
-    /// Frames ready to go out.
-    out: VecDeque<Bytes>,
-    /// Passed bytes of the current chunk not yet queued: `chunk[start..end]`.
-    run: Option<(usize, usize)>,
-    /// The current block's bytes from earlier chunks (slices of them).
-    held: Vec<Bytes>,
-    held_len: usize,
-    /// A decoder limit dropped the current block: forward none of it.
-    dropping: bool,
-    /// The current block's bytes went over `max_frame`: they are not kept.
-    oversize: bool,
-    max_frame: usize,
-    /// Encoding space for replacements.
-    scratch: BytesMut,
-}
-
-impl Route {
-    /// The block `chunk[start..end]` (after any held bytes) goes out.
-    fn pass(&mut self, chunk: &Bytes, start: usize, end: usize) {
-        if !self.held.is_empty() {
-            self.flush(chunk);
-            self.out.extend(self.held.drain(..));
-            self.held_len = 0;
-        }
-        self.run = match self.run {
-            Some((s, e)) if e == start => Some((s, end)),
-            Some(_) => {
-                self.flush(chunk);
-                Some((start, end))
-            }
-            None => Some((start, end)),
-        };
-    }
-
-    /// The current block is not forwarded.
-    fn skip(&mut self, chunk: &Bytes) {
-        self.flush(chunk);
-        self.held.clear();
-        self.held_len = 0;
-    }
-
-    /// Queues the passed run of `chunk`.
-    fn flush(&mut self, chunk: &Bytes) {
-        if let Some((s, e)) = self.run.take() {
-            if s < e {
-                self.out.push_back(chunk.slice(s..e));
-            }
-        }
-    }
-
-    /// A block ended at `chunk[..end]` (it began at `start`).
-    fn end_block<F: FnMut(&crate::Event<'_>) -> Verdict>(
-        &mut self,
-        chunk: &Bytes,
-        start: usize,
-        end: usize,
-        event: Option<crate::Event<'_>>,
-        filter: &mut F,
-    ) {
-        let over = core::mem::replace(&mut self.oversize, false)
-            || self.held_len + (end - start) > self.max_frame;
-        let dropping = core::mem::replace(&mut self.dropping, false);
-        let verdict = match event {
-            Some(ev) => filter(&ev),
-            None => Verdict::Pass,
-        };
-        match verdict {
-            Verdict::Pass if !dropping && !over => self.pass(chunk, start, end),
-            Verdict::Pass => {
-                self.skip(chunk);
-                // An event whose raw bytes went over the frame limit still
-                // goes out, re-encoded with the same meaning.
-                if let (Some(ev), false) = (event, dropping) {
-                    self.out
-                        .push_back(encode(&mut self.scratch, &crate::encode::Message::from(ev)));
-                }
-            }
-            Verdict::Drop => self.skip(chunk),
-            Verdict::Replace(m) => {
-                self.skip(chunk);
-                self.out.push_back(encode(&mut self.scratch, &m));
-            }
-        }
-    }
-
-    /// The chunk is used up; `chunk[start..]` begins the next block.
-    fn keep_rest(&mut self, chunk: &Bytes, start: usize) {
-        self.flush(chunk);
-        let rest = chunk.len() - start;
-        if rest == 0 || self.dropping || self.oversize {
-            return;
-        }
-        if self.held_len + rest > self.max_frame {
-            self.held.clear();
-            self.held_len = 0;
-            self.oversize = true;
-            return;
-        }
-        self.held.push(chunk.slice(start..));
-        self.held_len += rest;
-    }
-}
-
-impl<B, F> fmt::Debug for ProxyBody<B, F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProxyBody")
-            .field("decoder", &self.decoder)
-            .field("upstream_done", &self.upstream_done)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<B, F> ProxyBody<B, F>
-where
-    B: Body,
-    F: FnMut(&crate::Event<'_>) -> Verdict,
-{
-    /// Filters `upstream` with `filter`, default limits.
-    pub fn new(upstream: B, filter: F) -> Self {
-        Self::with_config(upstream, filter, &Config::default())
-    }
-
-    /// Filters `upstream` with `filter` and the decoder's `config` (its raw
-    /// frame limit, or the default one, bounds a block).
-    pub fn with_config(upstream: B, filter: F, config: &Config) -> Self {
-        let mut decoder = Decoder::with_config(config);
-        // Every block's end is needed to route it.
-        decoder.blank_lines = true;
-        ProxyBody {
-            upstream: Box::pin(upstream),
-            decoder,
-            filter,
-            route: Route {
-                out: VecDeque::new(),
-                run: None,
-                held: Vec::new(),
-                held_len: 0,
-                dropping: false,
-                oversize: false,
-                max_frame: config.raw_frames.unwrap_or(Config::DEFAULT_MAX_FRAME_LEN),
-                scratch: BytesMut::new(),
-            },
-            trailers: None,
-            upstream_done: false,
-        }
-    }
-
-    /// The decoder, for the last event id and the reconnection time.
-    #[must_use]
-    pub fn decoder(&self) -> &Decoder {
-        &self.decoder
-    }
-
-    /// Decodes one upstream chunk and routes its blocks.
-    fn take(&mut self, chunk: &Bytes) {
-        let (route, filter) = (&mut self.route, &mut self.filter);
-        let mut start = 0;
-        self.decoder.feed_from(chunk, 0, |end, item| {
-            match item {
-                Ok(Item::Event(ev)) => {
-                    route.end_block(chunk, start, end, Some(ev), filter);
-                    start = end;
-                }
-                Ok(Item::Blank) => {
-                    route.end_block(chunk, start, end, None, filter);
-                    start = end;
-                }
-                // Retry and comment lines travel inside their block.
-                Ok(_) => {}
-                // A limit: the decoder drops the rest of this block.
-                Err(_) => route.dropping = true,
-            }
-            ControlFlow::Continue(())
-        });
-        route.keep_rest(chunk, start);
-    }
-}
-
-fn encode<T: Encode + ?Sized>(scratch: &mut BytesMut, item: &T) -> Bytes {
-    crate::encode::encode_growable(item, scratch);
-    scratch.split().freeze()
-}
-
-impl<B, F> Body for ProxyBody<B, F>
-where
-    B: Body,
-    B::Data: Buf,
-    F: FnMut(&crate::Event<'_>) -> Verdict + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(frame) = this.route.out.pop_front() {
-                return Poll::Ready(Some(Ok(Frame::data(frame))));
-            }
-            if this.upstream_done {
-                return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
-            }
-            match this.upstream.as_mut().poll_frame(cx) {
-                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(mut data) => {
-                        let chunk = data.copy_to_bytes(data.remaining());
-                        this.take(&chunk);
-                    }
-                    Err(frame) => {
-                        if let Ok(trailers) = frame.into_trailers() {
-                            this.trailers = Some(trailers);
-                        }
-                    }
-                },
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => {
-                    this.upstream_done = true;
-                    let _ = this.decoder.finish();
-                    // An unterminated tail goes out as it came (a decoder
-                    // downstream drops it too).
-                    if !this.route.dropping && !this.route.oversize {
-                        let held = this.route.held.drain(..);
-                        this.route.out.extend(held);
-                    }
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.upstream_done && self.route.out.is_empty() && self.trailers.is_none()
-    }
-}
+#[cfg(feature = "axum")]
+mod axum;
+#[cfg(feature = "tower")]
+mod layer;
+mod proxy;
+mod relay;
+mod resume;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{FilterFuture, Filtered, SseFilter, SseFilterLayer};
+pub use proxy::{ProxyBody, Verdict};
+pub use resume::{ReconnectingProxyBody, UpstreamConfig};

@@ -115,6 +115,15 @@ impl Buffer for bytes::BytesMut {
 /// [`grow`] for a `BytesMut`: reclaim the memory it shares with `Bytes`
 /// split off it when they are all gone, else move to a larger allocation
 /// (see [`grown`]; the old one stays with those `Bytes`).
+/// Appends `bytes` to `b`, growing it as the decoder's buffers grow (an
+/// eighth at a time above 64 KiB, not doubling).
+#[cfg(feature = "bytes")]
+#[inline]
+pub(crate) fn extend_bytes(b: &mut bytes::BytesMut, bytes: &[u8]) {
+    let grew = Buffer::try_extend(b, bytes);
+    debug_assert!(grew.is_ok(), "a length that fits in memory");
+}
+
 #[cfg(feature = "bytes")]
 #[cold]
 #[inline(never)]
@@ -122,9 +131,17 @@ fn grow_bytes(b: &mut bytes::BytesMut, additional: usize) -> Result<(), ()> {
     if b.try_reclaim(additional) {
         return Ok(());
     }
-    let mut larger = bytes::BytesMut::with_capacity(grown(b.len(), b.capacity(), additional)?);
-    larger.extend_from_slice(b);
-    *b = larger;
+    let target = grown(b.len(), b.capacity(), additional)?;
+    // Through a `Vec`, so that the allocator may grow the memory in place
+    // (a large buffer is not held twice while it moves): a buffer that
+    // owns its memory alone becomes the `Vec` without a copy; one that
+    // shares it with `Bytes` split off it is copied out (the old memory
+    // stays with them).
+    let mut v = alloc::vec::Vec::from(core::mem::take(b));
+    v.reserve_exact(target - v.len());
+    // A `Bytes` made from a `Vec` owns it alone: back to `BytesMut` with
+    // the `Vec`'s memory and capacity.
+    *b = bytes::BytesMut::from(bytes::Bytes::from(v));
     Ok(())
 }
 
@@ -138,11 +155,16 @@ const DOUBLE_BELOW: usize = 64 * 1024;
 /// arrives in small pieces, which matters because idle buffers are released
 /// and regrow), then growing by an eighth, so that a buffer ends at most
 /// 64 KiB or 1/8 above the longest line it held, and the total copying stays
-/// linear (at most 9 times the final size).
+/// linear (at most 9 times the final size). A doubling step never goes past
+/// 64 KiB by more than an eighth (65,472 bytes grow to 73,656, not 130,944).
 #[cfg(feature = "alloc")]
 fn grown(len: usize, cap: usize, additional: usize) -> Result<usize, ()> {
     let need = len.checked_add(additional).ok_or(())?;
-    let step = if cap < DOUBLE_BELOW { cap } else { cap / 8 };
+    let step = if cap < DOUBLE_BELOW {
+        cap.min((DOUBLE_BELOW - cap).max(cap / 8))
+    } else {
+        cap / 8
+    };
     Ok(need.max(cap + step).max(64))
 }
 

@@ -53,17 +53,23 @@ use core::time::Duration;
 
 #[cfg(all(feature = "futures", feature = "std"))]
 mod reconnect;
-#[cfg(all(feature = "futures", feature = "std", feature = "tokio"))]
-pub use reconnect::TokioTimer;
 #[cfg(all(feature = "futures", feature = "std"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "futures", feature = "std"))))]
-pub use reconnect::{ClientError, Connector, Opened, ReconnectingStream, RequestHeaders, Sleeper};
+pub use crate::timer::Sleeper;
+#[cfg(all(feature = "futures", feature = "std", feature = "tokio"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use crate::timer::TokioTimer;
+#[cfg(all(feature = "futures", feature = "std"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "futures", feature = "std"))))]
+pub use reconnect::{
+    ClientError, ClientItem, ClientItems, Connector, Opened, ReconnectingStream, RequestHeaders,
+};
 #[cfg(feature = "reqwest")]
 mod reqwest;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use self::reqwest::{
-    event_stream, NotCloneable, ReqwestBody, ReqwestConnector, ReqwestEventStream,
+    event_stream, RequestError, ReqwestBody, ReqwestConnector, ReqwestEventStream,
 };
 
 use crate::buffer::Buffer;
@@ -94,6 +100,33 @@ pub enum Cause {
     TooManyAttempts,
     /// [`EventSource::close`] was called.
     Closed,
+    /// A redirect that cannot be followed (no `Location`, or a loop): the
+    /// HTTP stack said so. Fatal.
+    Redirect,
+}
+
+impl core::fmt::Display for Cause {
+    /// The cause in words (for messages to people; match on the variant
+    /// in code).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Cause::Status(204) | Cause::NoContent => {
+                f.write_str("the server said there is nothing more (204 No Content)")
+            }
+            Cause::Status(status) => write!(f, "the server answered status {status}"),
+            Cause::ContentType => f.write_str(
+                "the response is not an event stream (its content type is not text/event-stream)",
+            ),
+            Cause::Transport => f.write_str("the connection failed"),
+            Cause::BodyEnded => f.write_str("the server ended the stream"),
+            Cause::IdleTimeout => f.write_str("nothing arrived for the idle timeout"),
+            Cause::TooManyAttempts => f.write_str("too many attempts in a row delivered nothing"),
+            Cause::Closed => f.write_str("the client was closed"),
+            Cause::Redirect => {
+                f.write_str("a redirect could not be followed (no Location, or a loop)")
+            }
+        }
+    }
 }
 
 /// The spec's `readyState`.
@@ -120,6 +153,11 @@ pub enum Signal<'a> {
     Retry(Duration),
     /// A decoder limit dropped an event; the stream goes on.
     Dropped(DecodeError),
+    /// A comment line (the text after the colon, one leading space
+    /// stripped), when the decoder reports comments
+    /// ([`ClientConfig::comments`]). Keep-alives are comments; browsers
+    /// ignore them.
+    Comment(&'a [u8]),
     /// The connection failed or ended (the spec's `error` event).
     /// `retry_in` is when the next attempt is due; `None` means closed for
     /// good.
@@ -173,7 +211,9 @@ impl<'a> Response<'a> {
     }
 
     /// The `Retry-After` header value (seconds; an HTTP date is ignored),
-    /// honoured when a retryable status is retried.
+    /// honoured when a retryable status is retried, within the floor of
+    /// [`ClientConfig::retry_range`] and the ceiling of
+    /// [`ClientConfig::backoff`].
     #[must_use]
     pub fn retry_after(mut self, value: Option<&'a [u8]>) -> Self {
         self.retry_after = value;
@@ -193,7 +233,14 @@ impl<'a> Response<'a> {
 /// assert!(!is_event_stream(b"text/event-streamx"));
 /// ```
 #[must_use]
+#[inline]
 pub fn is_event_stream(content_type: &[u8]) -> bool {
+    // Most types that are not this one are told at once (a layer asks of
+    // every response).
+    match content_type.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b't' | b'T') => {}
+        _ => return false,
+    }
     let essence = content_type.split(|&b| b == b';').next().unwrap_or(&[]);
     let trimmed = essence.trim_ascii();
     trimmed.eq_ignore_ascii_case(b"text/event-stream")
@@ -210,10 +257,47 @@ pub struct ClientConfig {
     backoff_factor: u32,
     max_backoff: Duration,
     jitter_percent: u8,
-    jitter_seed: u64,
+    jitter_seed: Option<u64>,
     idle_timeout: Option<Duration>,
     max_attempts: Option<u32>,
     retry_status: fn(u16) -> bool,
+}
+
+/// A jitter seed of this client's own (see [`ClientConfig::jitter`]).
+fn fresh_seed() -> u64 {
+    #[cfg(feature = "std")]
+    {
+        use std::hash::{BuildHasher, Hasher};
+        // Each `RandomState` is seeded from the system's random source
+        // (then per thread, with a counter): a different seed every call.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u8(0);
+        h.finish()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        // Golden-ratio steps, then a mix: neighbouring clients far apart.
+        let mut z = 0x5EED_5EED_5EED_5EED_u64
+            .wrapping_add(next_client().wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// A per-process client counter, where the target has atomics.
+#[cfg(all(not(feature = "std"), target_has_atomic = "ptr"))]
+fn next_client() -> u64 {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed) as u64
+}
+
+/// Without atomics every client starts from the same seed: give each its
+/// own with [`ClientConfig::jitter`].
+#[cfg(all(not(feature = "std"), not(target_has_atomic = "ptr")))]
+fn next_client() -> u64 {
+    0
 }
 
 /// The default status policy: only the spec's 200 opens; nothing else is
@@ -247,8 +331,8 @@ impl Default for ClientConfig {
             backoff_factor: 2,
             max_backoff: Duration::from_secs(60),
             jitter_percent: 20,
-            jitter_seed: 0x5EED_5EED_5EED_5EED,
-            idle_timeout: None,
+            jitter_seed: None,
+            idle_timeout: Some(ClientConfig::DEFAULT_IDLE_TIMEOUT),
             max_attempts: None,
             retry_status: never,
         }
@@ -256,6 +340,12 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// The decoder's settings, as set by [`ClientConfig::decoder`].
+    #[cfg(feature = "http-body")]
+    pub(crate) fn decoder_config(&self) -> &Config {
+        &self.decoder
+    }
+
     /// The decoder's settings (limits, ...).
     pub fn decoder(&mut self, config: Config) -> &mut Self {
         self.decoder = config;
@@ -271,7 +361,8 @@ impl ClientConfig {
 
     /// The range a server's `retry` value is clamped to (default 100 ms to
     /// 60 s): a hostile `retry` can neither spin the client nor park it for
-    /// ages.
+    /// ages. `min` is also the floor of every delay, after backoff and
+    /// jitter, `Retry-After` included.
     pub fn retry_range(&mut self, min: Duration, max: Duration) -> &mut Self {
         self.min_retry = min;
         self.max_retry = max.max(min);
@@ -280,8 +371,9 @@ impl ClientConfig {
 
     /// Exponential backoff: after each attempt in a row that delivered no
     /// event, the delay is multiplied by `factor` (default 2; 1 turns it
-    /// off), up to `max` (default 60 s). It resets once a connection
-    /// delivers an event.
+    /// off), up to `max` (default 60 s; the reconnection time if that is
+    /// longer). It resets once a connection delivers an event. `max` is
+    /// also the ceiling of a server's `Retry-After`.
     pub fn backoff(&mut self, factor: u32, max: Duration) -> &mut Self {
         self.backoff_factor = factor.max(1);
         self.max_backoff = max;
@@ -289,16 +381,50 @@ impl ClientConfig {
     }
 
     /// Jitter: each delay is shortened by up to `percent` % (default 20),
-    /// drawn from a generator seeded with `seed` (give each client its own,
-    /// for example from the time, so that clients do not reconnect in
-    /// step).
+    /// drawn from a generator seeded with `seed`, so that the delays of
+    /// one client are the same in every run (tests, `no_std`). Without
+    /// this call each client draws its own seed: from the system's random
+    /// source with `std`, otherwise from a per-process counter (clients of
+    /// one process differ; processes started the same way repeat each
+    /// other). Jitter exists so that clients cut at once by one server
+    /// restart do not come back at the same instant.
     pub fn jitter(&mut self, percent: u8, seed: u64) -> &mut Self {
         self.jitter_percent = percent.min(100);
-        self.jitter_seed = seed;
+        self.jitter_seed = Some(seed);
         self
     }
 
-    /// Reconnect when no byte arrived for this long (default: never).
+    /// Jitter with each client's own seed (the default; see
+    /// [`ClientConfig::jitter`]).
+    pub fn jitter_percent(&mut self, percent: u8) -> &mut Self {
+        self.jitter_percent = percent.min(100);
+        self.jitter_seed = None;
+        self
+    }
+
+    /// Report comment lines ([`Signal::Comment`]; a decoder setting,
+    /// [`Config::comments`]): keep-alives, and data some protocols put in
+    /// comments. Off by default.
+    pub fn comments(&mut self, on: bool) -> &mut Self {
+        self.decoder.comments(on);
+        self
+    }
+
+    /// The default [`ClientConfig::idle_timeout`]: 5 minutes.
+    ///
+    /// A connection whose peer vanished without closing it (a machine
+    /// gone, a network partition, a NAT that forgot the flow) looks open
+    /// for ever: no error ever comes. The idle timeout is what notices.
+    /// Servers send keep-alive comments every 15-30 s (this crate's
+    /// `EventBody::keep_alive`, most frameworks), some only every few
+    /// minutes (LaunchDarkly's streams every 3 minutes, whose SDKs time out
+    /// after 5; the MCP SSE client waits 5 minutes too): 5 minutes never
+    /// cuts a healthy stream that sends anything at least that often, and
+    /// bounds how long a dead one is held.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+    /// Reconnect when no byte arrived for this long (default
+    /// [`ClientConfig::DEFAULT_IDLE_TIMEOUT`], 5 minutes; `None`: never).
     /// Keep-alive comments count as bytes.
     pub fn idle_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
         self.idle_timeout = timeout;
@@ -374,7 +500,7 @@ impl<B: Buffer> EventSource<B> {
             failures: 0,
             delivered: false,
             last_activity: Duration::ZERO,
-            rng: config.jitter_seed | 1,
+            rng: config.jitter_seed.unwrap_or_else(fresh_seed) | 1,
         }
     }
 
@@ -494,6 +620,7 @@ impl<B: Buffer> EventSource<B> {
         if status != 200 && status != 204 && (self.config.retry_status)(status) {
             let hint = response.retry_after.and_then(crate::field::parse_retry);
             let hint = hint.map(|secs| Duration::from_secs(secs.min(u64::from(u32::MAX))));
+            // `delay` keeps it between the floor and the ceiling.
             self.reestablish(now, cause, hint, &mut f);
         } else {
             self.fail(cause, &mut f);
@@ -521,9 +648,29 @@ impl<B: Buffer> EventSource<B> {
                 *retry = Duration::from_millis(ms).clamp(min, max);
                 f(Signal::Retry(*retry));
             }
+            Ok(Item::Comment(text)) => f(Signal::Comment(text)),
             Ok(_) => {}
             Err(e) => f(Signal::Dropped(e)),
         });
+    }
+
+    /// Body bytes arrived that the caller decoded itself (a proxy routes
+    /// each block): what they said that the rules use, as
+    /// [`EventSource::on_body`] would have found it.
+    #[cfg(feature = "http-body")]
+    pub(crate) fn on_decoded(&mut self, now: Duration, events: bool, retry: Option<u64>) {
+        if self.phase != Phase::Streaming {
+            return;
+        }
+        self.last_activity = now;
+        if events {
+            self.delivered = true;
+            self.failures = 0;
+        }
+        if let Some(ms) = retry {
+            self.retry =
+                Duration::from_millis(ms).clamp(self.config.min_retry, self.config.max_retry);
+        }
     }
 
     /// The body ended: reconnect after the reconnection time (a partial
@@ -539,6 +686,31 @@ impl<B: Buffer> EventSource<B> {
     pub fn on_error<F: FnMut(Signal<'_>)>(&mut self, now: Duration, mut f: F) {
         if matches!(self.phase, Phase::Requesting | Phase::Streaming) {
             self.reestablish(now, Cause::Transport, None, &mut f);
+        }
+    }
+
+    /// Drops the current connection (a partial event in it is discarded)
+    /// and reconnects `after` from `now` (`Duration::ZERO`: at the next
+    /// [`EventSource::poll`]) with the current last event id, whatever
+    /// the state; a closed source stays closed. Unlike a failure, it does
+    /// not count toward backoff. For a configuration change, a token
+    /// refresh, or a connection the caller knows is stale.
+    pub fn restart(&mut self, now: Duration, after: Duration) {
+        if matches!(self.phase, Phase::Closed(_)) {
+            return;
+        }
+        self.end_stream();
+        self.phase = Phase::Waiting {
+            until: now.saturating_add(after),
+        };
+    }
+
+    /// Closes for good with `cause` (a transport error no attempt can fix).
+    #[cfg(all(feature = "futures", feature = "std"))]
+    pub(crate) fn close_with(&mut self, cause: Cause) {
+        if !matches!(self.phase, Phase::Closed(_)) {
+            self.end_stream();
+            self.phase = Phase::Closed(cause);
         }
     }
 
@@ -605,20 +777,21 @@ impl<B: Buffer> EventSource<B> {
 
     /// The delay before the next attempt: the reconnection time (or the
     /// server's `Retry-After`), grown by the backoff factor for each attempt
-    /// in a row that delivered nothing beyond the first, capped, then
-    /// jittered.
+    /// in a row that delivered nothing beyond the first, jittered, and kept
+    /// between a floor (the least of [`ClientConfig::retry_range`]) and a
+    /// ceiling (the backoff's maximum, or the reconnection time if that is
+    /// longer). Whatever the server says, a client neither spins nor parks.
     fn delay(&mut self, hint: Option<Duration>) -> Duration {
-        let mut delay = hint.unwrap_or(self.retry);
-        let cap = self.config.max_backoff.max(self.retry);
+        let floor = self.config.min_retry;
+        let ceiling = self.config.max_backoff.max(self.retry).max(floor);
+        let mut delay = hint.unwrap_or(self.retry).clamp(floor, ceiling);
         for _ in 1..self.failures {
-            if delay >= cap {
+            if delay >= ceiling {
                 break;
             }
             delay = delay.saturating_mul(self.config.backoff_factor);
         }
-        if hint.is_none() {
-            delay = delay.min(cap);
-        }
+        delay = delay.min(ceiling);
         let percent = u64::from(self.config.jitter_percent);
         if percent > 0 {
             // xorshift64: deterministic per seed, no platform randomness.
@@ -630,7 +803,7 @@ impl<B: Buffer> EventSource<B> {
             let less = (u128::from(nanos) * u128::from(cut) / 100_000) as u64;
             delay = Duration::from_nanos(nanos.saturating_sub(less));
         }
-        delay
+        delay.max(floor)
     }
 }
 
@@ -650,6 +823,7 @@ mod tests {
                 Signal::Event(ev) => alloc::format!("event {}", ev.data_lossy()),
                 Signal::Retry(d) => alloc::format!("retry {}ms", d.as_millis()),
                 Signal::Dropped(e) => alloc::format!("dropped {e}"),
+                Signal::Comment(text) => alloc::format!("comment {}", crate::Lossy(text)),
                 Signal::Error { cause, retry_in } => {
                     alloc::format!("error {cause:?} {:?}", retry_in.map(|d| d.as_millis()))
                 }
@@ -687,8 +861,97 @@ mod tests {
                 ("cache-control", &b"no-cache"[..])
             ]
         );
-        // While waiting for the response: keep reading, no deadline.
-        assert_eq!(es.poll(ms(5), |_| {}), Action::Read { deadline: None });
+        // While waiting for the response: keep reading, until the default
+        // idle timeout at most.
+        assert_eq!(
+            es.poll(ms(5), |_| {}),
+            Action::Read {
+                deadline: Some(ClientConfig::DEFAULT_IDLE_TIMEOUT)
+            }
+        );
+    }
+
+    #[test]
+    fn restart_drops_the_connection_and_reconnects_with_the_last_id() {
+        let mut es = EventSource::new(&config());
+        let mut out = Vec::new();
+        open(&mut es, ms(0));
+        es.on_body(
+            ms(1),
+            b"id: 1\ndata: one\n\nid: 2\ndata: par",
+            log(&mut out),
+        );
+        // Two failures before: a restart neither grows nor resets backoff.
+        es.restart(ms(10), ms(0));
+        assert_eq!(es.ready_state(), ReadyState::Connecting);
+        assert_eq!(es.poll(ms(10), |_| {}), Action::Connect);
+        let h: Vec<_> = es.request_headers().collect();
+        assert_eq!(h[2], ("last-event-id", &b"1"[..]));
+        // The partial event of the old connection is gone.
+        es.on_response(ms(11), &Response::new(200, SSE), |_| {});
+        out.clear();
+        es.on_body(ms(12), b"tial\n\ndata: next\n\n", log(&mut out));
+        assert_eq!(out, ["event next"]);
+        // After a delay, and never for a closed source.
+        es.restart(ms(20), ms(500));
+        assert_eq!(es.poll(ms(100), |_| {}), Action::Wait { until: ms(520) });
+        es.close();
+        es.restart(ms(600), ms(0));
+        assert_eq!(es.poll(ms(600), |_| {}), Action::Closed);
+    }
+
+    #[test]
+    fn comments_are_reported_when_the_decoder_keeps_them() {
+        let mut c = config();
+        c.comments(true);
+        let mut es = EventSource::new(&c);
+        let mut out = Vec::new();
+        open(&mut es, ms(0));
+        es.on_body(ms(1), b": keep-alive\n:\ndata: x\n\n", log(&mut out));
+        assert_eq!(out, ["comment keep-alive", "comment ", "event x"]);
+        // Off by default.
+        let mut es = EventSource::new(&config());
+        out.clear();
+        open(&mut es, ms(0));
+        es.on_body(ms(1), b": keep-alive\ndata: x\n\n", log(&mut out));
+        assert_eq!(out, ["event x"]);
+    }
+
+    #[test]
+    fn clients_without_a_seed_spread_their_reconnections() {
+        // 1,000 clients with the default jitter (20 %, each its own seed),
+        // cut at once: their first delays fill the jitter window.
+        let mut c = ClientConfig::default();
+        c.initial_retry(ms(1000));
+        let mut buckets = [0usize; 10];
+        for _ in 0..1000 {
+            let mut es = EventSource::new(&c);
+            es.poll(ms(0), |_| {});
+            let mut delay = None;
+            es.on_error(ms(0), |s| {
+                if let Signal::Error { retry_in, .. } = s {
+                    delay = retry_in;
+                }
+            });
+            let d = delay.unwrap().as_millis() as usize;
+            assert!((800..=1000).contains(&d), "{d}");
+            // Ten buckets of 20 ms over 800..1000 ms.
+            buckets[((d - 800) / 20).min(9)] += 1;
+        }
+        // Uniform would put 100 in each; none is empty or holds a quarter.
+        #[cfg(feature = "std")]
+        std::eprintln!("first delays of 1,000 clients, 20 ms buckets from 800 ms: {buckets:?}");
+        assert!(
+            buckets.iter().all(|&n| (40..250).contains(&n)),
+            "{buckets:?}"
+        );
+    }
+
+    #[test]
+    fn causes_read_as_words() {
+        let words = alloc::format!("{}", Cause::Status(404));
+        assert_eq!(words, "the server answered status 404");
+        assert!(!alloc::format!("{}", Cause::BodyEnded).contains("BodyEnded"));
     }
 
     #[test]

@@ -40,7 +40,9 @@ impl<'a> Line<'a> {
         match parse(line) {
             Parsed::Blank => Line::Blank,
             Parsed::Comment(v) => Line::Comment(&line[v..]),
-            Parsed::Field { name_end, value } => Line::Field(Field {
+            Parsed::Field {
+                name_end, value, ..
+            } => Line::Field(Field {
                 name: &line[..name_end],
                 value: &line[value..],
             }),
@@ -132,8 +134,10 @@ pub(crate) enum Parsed {
     Blank,
     /// The comment text starts at this offset.
     Comment(usize),
-    /// The name is `line[..name_end]`, the value `line[value..]`.
+    /// The name is `line[..name_end]`, matched as `name`; the value is
+    /// `line[value..]`.
     Field {
+        name: FieldName,
         name_end: usize,
         value: usize,
     },
@@ -141,18 +145,21 @@ pub(crate) enum Parsed {
 
 /// Splits a line (spec: "If the line starts with a colon ... If the line
 /// contains a colon ... Otherwise, the string is not empty but does not
-/// contain a colon").
-#[inline]
+/// contain a colon"). Always inlined: it runs once per line, and out of line
+/// its result goes through memory (measured: 23% slower on heartbeat).
+#[inline(always)]
 pub(crate) fn parse(line: &[u8]) -> Parsed {
     match line.first() {
         None => Parsed::Blank,
         Some(b':') => Parsed::Comment(skip_one_space(line, 1)),
         Some(_) => match find_colon(line) {
             Some(colon) => Parsed::Field {
+                name: FieldName::from_bytes(&line[..colon]),
                 name_end: colon,
                 value: skip_one_space(line, colon + 1),
             },
             None => Parsed::Field {
+                name: FieldName::from_bytes(line),
                 name_end: line.len(),
                 value: line.len(),
             },

@@ -11,6 +11,13 @@ use crate::decoder::{Config, Decoder, Item};
 use crate::error::{DecodeError, ReadError};
 use crate::event::OwnedEvent;
 
+/// The read buffer's size: what an idle reader holds besides its decoder.
+const READ_SIZE: usize = 8 * 1024;
+
+/// Events decoded from one read and not yet taken: a queue grown larger by a
+/// read full of small events gives the memory back once it is empty.
+const READY_KEEP: usize = 32;
+
 /// Reads owned events from a [`Read`], as an iterator.
 ///
 /// Retry updates are not items; read them with
@@ -38,7 +45,8 @@ pub struct EventReader<R> {
 }
 
 impl<R: Read> EventReader<R> {
-    /// Reads from `reader` with the default [`Config`] and a 64 KiB buffer.
+    /// Reads from `reader` with the default [`Config`], 8 KiB at a time
+    /// (as `std::io::BufReader`).
     pub fn new(reader: R) -> Self {
         Self::with_config(reader, &Config::default())
     }
@@ -48,7 +56,7 @@ impl<R: Read> EventReader<R> {
         EventReader {
             reader,
             decoder: Decoder::with_config(config),
-            buf: std::vec![0; 64 * 1024],
+            buf: std::vec![0; READ_SIZE],
             ready: VecDeque::new(),
             done: false,
         }
@@ -76,6 +84,9 @@ impl<R: Read> EventReader<R> {
             }
             if self.done {
                 return None;
+            }
+            if self.ready.capacity() > READY_KEEP {
+                self.ready.shrink_to(READY_KEEP);
             }
             let n = loop {
                 match self.reader.read(&mut self.buf) {

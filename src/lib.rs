@@ -18,8 +18,12 @@
 //! | a client over any HTTP stack (reqwest, hyper, ...) | [`stream::EventStream`] over the body's byte stream; on reconnect send [`stream::EventStream::last_event_id`] as `Last-Event-ID` | `futures` |
 //! | a client over blocking I/O | [`io::EventReader`], an iterator of [`OwnedEvent`]s | `std` |
 //! | your own I/O loop, fastest path | [`Decoder::feed_all`] (every item of a chunk in one call) or [`Decoder::feed`] (one item per call) | none |
+//! | a client that reconnects as a browser does, any HTTP stack | `client::ReconnectingStream` with your request function; `with_signals()` for comments, opens, retry changes; `restart()` | `futures` + `std` |
+//! | that client over reqwest | `client::event_stream` | `reqwest` |
 //! | a server on hyper, axum, ... | [`body::EventBody`] over a `Stream` of [`encode::OwnedMessage`]s, [`body::response_headers`] | `http-body` (+ `tokio` for keep-alives) |
-//! | a proxy or gateway over `http_body` | [`body::ProxyBody`] with a pass / drop / replace closure | `http-body` |
+//! | an axum handler | return `body::EventBody` as it is (headers included) | `axum` |
+//! | a proxy or gateway over `http_body` | [`body::ProxyBody`] with a pass / drop / replace closure; `body::ReconnectingProxyBody` to reconnect upstream inside the client's response | `http-body` |
+//! | event filtering in a tower / axum stack | `body::SseFilterLayer` | `tower` |
 //! | a server, your own I/O | [`encode::Message`] (and [`encode::Comment`] for keep-alives, [`encode::Retry`]) written with [`encode::Encode`] into a reused buffer; [`encode::CONTENT_TYPE`] for the header | none |
 //! | a proxy that inspects or rewrites a stream | [`bytes::BytesDecoder`] with [`Config::raw_frames`]: forward the raw bytes of what you keep, re-encode what you change | `bytes` |
 //! | tokio codecs (`FramedRead` / `FramedWrite`) | [`codec::SseCodec`] | `tokio-util` |
@@ -29,8 +33,10 @@
 //! One vocabulary runs through every layer: a decoder yields items
 //! ([`Item`], [`bytes::BytesItem`]); "need more input" is `None` (in
 //! [`Feed::item`] as in an iterator); `finish` ends a stream and reports
-//! what it [`Discarded`]; every adapter reports [`ReadError`] (the
-//! transport's error, or a [`DecodeError`] after which it goes on).
+//! what it [`Discarded`]; the reader adapters (`io`, `stream`, `embedded`)
+//! report [`ReadError`] (the transport's error, or a [`DecodeError`] after
+//! which they go on), the client reports `client::ClientError`, and the
+//! bodies forward their upstream's errors.
 //!
 //! # Architecture
 //!
@@ -40,7 +46,8 @@
 //! strip, `retry` digits, `id` without NUL); the [`Decoder`] turns fields
 //! into events ("process the field", "dispatch the event") with the last
 //! event id and the limits; the adapters ([`bytes`], [`stream`], [`codec`],
-//! [`io`]) only drive the decoder and never parse. The [`encode`] module
+//! [`io`]) drive the decoder, and the proxy bodies route what it found by
+//! the positions it reports, without parsing lines again. The [`encode`] module
 //! stands apart and shares only the field checks, so that nothing it
 //! writes can decode differently.
 //!
@@ -186,19 +193,21 @@
 //! ```
 //!
 //! # Features
-//! | feature | default | adds |
-//! |---------|---------|------|
-//! | `std`   | yes     | `std::io::Write` encoding, the [`io`] reader adapter; implies `alloc` |
-//! | `alloc` | via std | growable buffers ([`Decoder::new`]), [`OwnedEvent`], lossy `Cow<str>` accessors, `Vec` encoding |
-//! | `bytes` | no      | [`bytes::BytesDecoder`]: `'static` events sharing the input `Bytes`, raw frames for proxies; `BufMut` encoding; implies `alloc` |
-//! | `futures` | no    | [`stream::EventStream`]: a `futures_core::Stream` of events from any stream of byte chunks; implies `bytes` |
-//! | `tokio-util` | no | [`codec::SseCodec`] for `FramedRead` / `FramedWrite`; implies `bytes` and `std` |
-//! | `embedded-io` | no | [`embedded::ItemReader`] / [`embedded::BufItemReader`] over `embedded_io::Read` / `BufRead`, [`embedded::write`]; no `std`, no `alloc` |
-//! | `embedded-io-async` | no | [`embedded::AsyncItemReader`] and [`embedded::write_async`] over `embedded_io_async`; implies `embedded-io` |
-//! | `http-body` | no | [`body::EventBody`] (servers: a stream of events as a response body, keep-alives) and [`body::ProxyBody`] (proxies: pass, drop or rewrite events, the rest byte for byte); implies `futures` and `std` |
-//! | `tokio` | no | tokio's timer for [`body::EventBody::keep_alive`] |
-//! | `reqwest` | no | [`client::event_stream`]: a reconnecting event stream over reqwest |
-//! | `arbitrary` | no | `arbitrary::Arbitrary` for [`OwnedEvent`] and the encoder's inputs (valid event types and ids only), to fuzz your own handlers |
+//! | feature | default | adds | pulls in |
+//! |---|---|---|---|
+//! | `std` | yes | `std::io::Write` encoding, the `io` reader adapter (`io::EventReader`), `std::error::Error` for the errors | memchr's `std` feature; implies `alloc` |
+//! | `alloc` | via `std` | growable buffers (`Decoder::new`), `OwnedEvent`, lossy `Cow<str>` accessors, `Vec` encoding, `encode::OwnedMessage` | nothing |
+//! | `bytes` | no | `bytes::BytesDecoder`: `'static + Send` events sharing the input `Bytes`, raw frames for proxies; `BufMut` encoding | `bytes`; implies `alloc` |
+//! | `futures` | no | `stream::EventStream` over any `Stream` of byte chunks; with `std`, the reconnecting client `client::ReconnectingStream` | `futures-core`; implies `bytes` |
+//! | `tokio` | no | `client::TokioTimer`: tokio's timer and clock for keep-alives and reconnection delays | `tokio` (its `time` feature only) |
+//! | `tokio-util` | no | `codec::SseCodec` for `FramedRead` / `FramedWrite` | `tokio-util` (`codec`); implies `bytes`, `std` |
+//! | `http-body` | no | `body::EventBody` (a server's response body, keep-alives), `body::ProxyBody` and `body::ReconnectingProxyBody` (filtering proxies and gateways) | `http-body` 1, `http` 1; implies `futures`, `std` |
+//! | `axum` | no | `IntoResponse` for the bodies: an axum handler returns `EventBody` as it is | `axum-core` 0.5; implies `http-body` |
+//! | `tower` | no | `body::SseFilterLayer`: event filtering for every event stream of any tower / axum service | `tower-layer`, `tower-service`, `pin-project-lite`; implies `http-body` |
+//! | `reqwest` | no | `client::event_stream`: the reconnecting client over a `reqwest::RequestBuilder` | `reqwest` 0.13 without default features, so **no TLS**: for `https://` add `reqwest = { version = "0.13", default-features = false, features = ["rustls"] }` to your dependencies; implies `futures`, `std`, `tokio` |
+//! | `embedded-io` | no | `embedded::ItemReader` / `BufItemReader` over `embedded_io::Read` / `BufRead`, `embedded::write`; no `std`, no `alloc` | `embedded-io` 0.7 |
+//! | `embedded-io-async` | no | `embedded::AsyncItemReader`, `embedded::write_async` | `embedded-io-async` 0.7; implies `embedded-io` |
+//! | `arbitrary` | no | `arbitrary::Arbitrary` for `OwnedEvent` and the encoder's inputs (valid values only), to fuzz your own handlers | `arbitrary` 1; implies `alloc` |
 //!
 //! With no features at all the decoder and the encoder are complete.
 #![no_std]
@@ -217,7 +226,6 @@ pub mod body;
 mod buffer;
 #[cfg(feature = "bytes")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
-#[path = "bytes_ext.rs"]
 pub mod bytes;
 pub mod client;
 #[cfg(feature = "tokio-util")]
@@ -236,8 +244,6 @@ mod fuzzing;
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod io;
-mod scan;
-mod simd;
 
 /// The line finder's variants, for the `eol` fuzz target only (built with
 /// `--cfg fuzzing`, which cargo-fuzz sets): not part of the API.
@@ -246,28 +252,30 @@ mod simd;
 pub mod fuzz_eol {
     /// The first CR or LF, as the decoder finds it on this target.
     pub fn find(hay: &[u8]) -> Option<usize> {
-        crate::scan::EolFinder::default().find(hay)
+        crate::decoder::EolFinder::default().find(hay)
     }
     /// The first CR or LF, with 16-byte compare masks.
     pub fn find_blocks(hay: &[u8]) -> Option<usize> {
-        crate::scan::EolFinder::default().find_blocks(hay)
+        crate::decoder::EolFinder::default().find_blocks(hay)
     }
     /// The first CR or LF, with a word-at-a-time probe.
     pub fn find_words(hay: &[u8]) -> Option<usize> {
-        crate::scan::EolFinder::default().find_words(hay)
+        crate::decoder::EolFinder::default().find_words(hay)
     }
     /// The CR/LF mask of 16 bytes: SIMD where there is SIMD.
     pub fn mask16(block: &[u8; 16]) -> u32 {
-        crate::simd::eol_mask16(block)
+        crate::decoder::eol_mask16(block)
     }
     /// The CR/LF mask of 16 bytes: the scalar twin.
     pub fn mask16_scalar(block: &[u8; 16]) -> u32 {
-        crate::simd::eol_mask16_scalar(block)
+        crate::decoder::eol_mask16_scalar(block)
     }
 }
 #[cfg(feature = "futures")]
 #[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
 pub mod stream;
+#[cfg(all(feature = "futures", feature = "std"))]
+mod timer;
 
 pub use buffer::{ArrayBuffer, Buffer, SliceBuffer};
 pub use decoder::{Buffers, Config, Decoder, DefaultBuffer, Discarded, Feed, Item, LineDecoder};

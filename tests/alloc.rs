@@ -4,77 +4,12 @@
 //! allocate too); tests here also run one at a time under a lock.
 #![cfg(feature = "alloc")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::Mutex;
+#[path = "common/counting.rs"]
+mod counting;
 
+use counting::{allocations, live_now, peak_heap, LOCK};
 use ssewire::encode::{Comment, Encode, EventId, EventType, Message as Out, Output, Retry};
 use ssewire::{Decoder, Item};
-
-struct Counting;
-
-thread_local! {
-    // Const-initialised and without a destructor, so using it inside the
-    // allocator cannot recurse into the allocator.
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-    // Bytes live and their high-water mark, for this thread's allocations.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count() {
-    ALLOCS.with(|c| c.set(c.get() + 1));
-}
-
-fn live(delta: isize) {
-    let now = LIVE.with(|l| {
-        l.set(l.get() + delta);
-        l.get()
-    });
-    PEAK.with(|p| p.set(p.get().max(now)));
-}
-static LOCK: Mutex<()> = Mutex::new(());
-
-// SAFETY: every call is forwarded unchanged to the system allocator, which
-// upholds `GlobalAlloc`'s contract; the counters only read the layout.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        live(layout.size() as isize);
-        // SAFETY: forwarded with the caller's layout, as `alloc` requires.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        live(-(layout.size() as isize));
-        // SAFETY: `ptr` came from `System` with this layout (every
-        // allocation here is forwarded to it).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        live(new_size as isize - layout.size() as isize);
-        // SAFETY: as for `dealloc`; `new_size` is the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let before = ALLOCS.with(Cell::get);
-    let r = f();
-    (ALLOCS.with(Cell::get) - before, r)
-}
-
-/// The most heap `f` held at once above what was live when it started.
-fn peak_heap<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let base = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(base));
-    let r = f();
-    ((PEAK.with(Cell::get) - base) as usize, r)
-}
 
 /// A stream with every shape of event: single and multi-line data, types,
 /// ids, retry, comments, CRLF, and lines longer than the chunk size.
@@ -233,11 +168,6 @@ fn buffers_stay_within_an_eighth_of_the_longest_line() {
             "chunk {chunk}: peak heap {peak} for a {longest}-byte line"
         );
     }
-}
-
-/// Live heap now, on this thread.
-fn live_now() -> isize {
-    LIVE.with(Cell::get)
 }
 
 #[test]
@@ -420,9 +350,10 @@ fn retained_bytes_events_pin_at_most_the_bound() {
         retained <= 64 << 10,
         "200 retained events hold {retained} bytes"
     );
-    // Sharing is still the rule for reads no larger than `max_pin`.
+    // Sharing is still the rule for fields of 1 KiB or more in reads no
+    // larger than `max_pin`.
     let mut dec = BytesDecoder::new();
-    let chunk = bytes::Bytes::from_static(b"data: tiny\n\n");
+    let chunk = bytes::Bytes::from(format!("data: {}\n\n", "t".repeat(1024)));
     dec.push(chunk.clone());
     let Some(Ok(BytesItem::Event(ev))) = dec.next() else {
         panic!()
@@ -437,7 +368,8 @@ fn retained_large_data_never_pins_an_oversized_buffer() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     // A 1 MiB unknown field grows the line buffer; the 2,000-byte data line
     // after it straddles chunks in that same buffer. Handing the data out
-    // of it would pin that 1 MiB buffer: it is copied instead.
+    // of it would pin that 1 MiB buffer: the buffer is shrunk once the
+    // short line is all it holds, or the data copied.
     let mut big = b"x: ".to_vec();
     big.resize(1 << 20, b'p');
     let mut data = b"\ndata: ".to_vec();
@@ -460,9 +392,10 @@ fn retained_large_data_never_pins_an_oversized_buffer() {
     assert_eq!(kept.len(), 50);
     let retained = live_now() - base - holder;
     eprintln!("50 retained 2,000-byte events hold {retained} bytes");
-    // 100,000 bytes of data, copied into 16 KiB blocks.
+    // Each pins at most what `Config::max_pin` allows for 2,000 bytes
+    // (64 KiB), never the 1 MiB buffer (50 MiB in all).
     assert!(
-        retained <= 160 << 10,
+        retained <= 50 * (64 << 10),
         "50 retained events hold {retained} bytes"
     );
 }
@@ -593,4 +526,79 @@ fn event_body_allocates_nothing_per_event_once_warm() {
     // Two events are ready per poll, coalesced into one frame.
     assert_eq!(bytes, 10_000 * 2 * "data: {\"delta\":\"token\"}\n\n".len());
     assert_eq!(n, 0, "allocations for 10000 frames of events");
+}
+
+/// An upstream that hands `bytes` out one byte per frame, each frame in an
+/// allocation of its own of `capacity` bytes, as an HTTP stack's reads can.
+#[cfg(feature = "http-body")]
+struct OneByteReads {
+    bytes: Vec<u8>,
+    at: usize,
+    capacity: usize,
+}
+
+#[cfg(feature = "http-body")]
+impl http_body::Body for OneByteReads {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let Some(&b) = self.bytes.get(self.at) else {
+            return std::task::Poll::Ready(None);
+        };
+        self.at += 1;
+        let mut read = bytes::BytesMut::with_capacity(self.capacity);
+        read.extend_from_slice(&[b]);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(read.freeze()))))
+    }
+}
+
+/// Peak heap while a `ProxyBody` with `config` filters `upstream` read one
+/// byte at a time (each read a 4 KiB allocation), and what came out.
+#[cfg(feature = "http-body")]
+fn proxy_one_byte_reads(upstream: Vec<u8>, config: &ssewire::Config) -> (usize, Vec<u8>) {
+    use http_body::Body;
+    use ssewire::body::{ProxyBody, Verdict};
+    use std::task::{Context, Poll, Waker};
+    let reads = OneByteReads {
+        bytes: upstream,
+        at: 0,
+        capacity: 4096,
+    };
+    let mut body = ProxyBody::with_config(reads, |_: &ssewire::Event<'_>| Verdict::Pass, config);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut out = Vec::new();
+    let (peak, ()) = peak_heap(|| {
+        while let Poll::Ready(Some(Ok(frame))) = std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+            out.extend_from_slice(&frame.into_data().unwrap_or_default());
+        }
+    });
+    (peak, out)
+}
+
+#[cfg(feature = "http-body")]
+#[test]
+fn a_proxy_holds_what_it_counts_whatever_the_upstream_chunking() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // An endless line in 1-byte reads: held up to the line limit, then
+    // skipped, never one allocation per read.
+    let mut config = ssewire::Config::default();
+    config.max_line_len(16 << 10).raw_frames(16 << 10);
+    let mut endless = b"data: ".to_vec();
+    endless.resize(40_000, b'x');
+    let (peak, out) = proxy_one_byte_reads(endless, &config);
+    assert!(out.is_empty());
+    assert!(peak <= 128 << 10, "{peak} bytes held for a 16 KiB limit");
+    // An event of 32 KiB in 1-byte reads, under a 64 KiB frame limit: it
+    // goes out whole, and what was held is about its size, not 4 KiB a byte.
+    let mut config = ssewire::Config::default();
+    config.raw_frames(64 << 10);
+    let mut event = b"data: ".to_vec();
+    event.resize(32 << 10, b'y');
+    event.extend_from_slice(b"\n\n");
+    let (peak, out) = proxy_one_byte_reads(event.clone(), &config);
+    assert_eq!(out, event);
+    assert!(peak <= 256 << 10, "{peak} bytes held for a 32 KiB event");
 }

@@ -186,17 +186,34 @@ async fn the_proxy_forwards_errors_and_trailers() {
     assert_eq!(collected.trailers(), Some(&trailers));
     assert_eq!(&collected.to_bytes()[..], b"data: one\n\n");
 
-    let frames: Vec<Result<Frame<Bytes>, &'static str>> = vec![
-        Ok(Frame::data(Bytes::from_static(b"data: one\n\n"))),
-        Err("upstream reset"),
-    ];
-    let mut body = ProxyBody::new(
-        StreamBody::new(stream::iter(frames)),
+    // An upstream error ends the body cleanly after what was forwarded
+    // (the unterminated tail included, as at a clean end)...
+    let frames = || -> Vec<Result<Frame<Bytes>, &'static str>> {
+        vec![
+            Ok(Frame::data(Bytes::from_static(b"data: one\n\nretry: 70"))),
+            Ok(Frame::data(Bytes::from_static(b"0\ndata: cut"))),
+            Err("upstream reset"),
+        ]
+    };
+    let out = ProxyBody::new(
+        StreamBody::new(stream::iter(frames())),
         |_: &ssewire::Event<'_>| Verdict::Pass,
-    );
+    )
+    .collect()
+    .await
+    .unwrap()
+    .to_bytes();
+    assert_eq!(&out[..], b"data: one\n\nretry: 700\ndata: cut");
+    // ... or, when asked, passes the error on.
+    let mut body = ProxyBody::new(
+        StreamBody::new(stream::iter(frames())),
+        |_: &ssewire::Event<'_>| Verdict::Pass,
+    )
+    .propagate_errors(true);
     let first = body.frame().await.unwrap().unwrap();
     assert_eq!(first.into_data().unwrap(), "data: one\n\n");
     assert_eq!(body.frame().await.unwrap().unwrap_err(), "upstream reset");
+    assert!(body.frame().await.is_none());
 }
 
 #[tokio::test]

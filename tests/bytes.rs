@@ -17,13 +17,14 @@ fn items(dec: &mut BytesDecoder) -> Vec<Result<BytesItem, DecodeError>> {
 
 #[test]
 fn single_chunk_event_shares_the_chunk() {
-    // A type and an id this long are shared too (short ones are held
-    // inline).
-    let chunk = Bytes::from(
-        b"event: tick-tick-tick-tick-tick\nid: 0123456789-0123456789-0123\ndata: payload\n\n"
-            .to_vec(),
-    );
-    let mut dec = BytesDecoder::with_config(Config::default().raw_frames(1024));
+    // Data of 1 KiB or more is shared with the chunk, and so is the raw
+    // frame; a type and an id too long to be held inline but short are
+    // copied (a retained short field must not pin its chunk's allocation).
+    let payload = "p".repeat(1024);
+    let chunk = Bytes::from(format!(
+        "event: tick-tick-tick-tick-tick\nid: 0123456789-0123456789-0123\ndata: {payload}\n\n"
+    ));
+    let mut dec = BytesDecoder::with_config(Config::default().raw_frames(4096));
     dec.push(chunk.clone());
     let got = items(&mut dec);
     let [Ok(BytesItem::Event(ev))] = &got[..] else {
@@ -31,13 +32,23 @@ fn single_chunk_event_shares_the_chunk() {
     };
     let range = chunk.as_ptr_range();
     let (ty, _, id, _) = ev.clone().into_parts();
-    for part in [ev.data(), &ty, &id, ev.raw().unwrap()] {
+    for part in [ev.data(), ev.raw().unwrap()] {
         assert!(
             range.contains(&part.as_ptr()),
             "{part:?} is not inside the chunk"
         );
     }
-    assert_eq!(&ev.data()[..], b"payload");
+    for part in [&ty, &id] {
+        assert!(!range.contains(&part.as_ptr()), "{part:?} is shared");
+    }
+    assert_eq!(
+        (&ty[..], &id[..]),
+        (
+            &b"tick-tick-tick-tick-tick"[..],
+            &b"0123456789-0123456789-0123"[..]
+        )
+    );
+    assert_eq!(ev.data(), payload.as_bytes());
     assert_eq!(ev.raw().unwrap().as_ptr(), chunk.as_ptr());
     assert_eq!(ev.raw().unwrap().len(), chunk.len());
 }
@@ -184,13 +195,14 @@ fn limit_error_drops_the_block_and_resyncs() {
 fn comments_share_memory_and_blank_lines_can_be_reported() {
     let mut config = Config::default();
     config.comments(true).blank_lines(true);
-    let chunk = Bytes::from_static(b": ping\n\n");
+    let chunk = Bytes::from(format!(": {}\n\n", "p".repeat(1024)));
     let mut dec = BytesDecoder::with_config(&config);
     dec.push(chunk.clone());
     let got = items(&mut dec);
     let [Ok(BytesItem::Comment(c)), Ok(BytesItem::Blank { raw: None })] = &got[..] else {
         panic!("{got:?}")
     };
+    // 1 KiB or more: shared with the chunk.
     assert_eq!(c.as_ptr(), chunk[2..].as_ptr());
 }
 

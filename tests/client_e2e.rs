@@ -337,3 +337,91 @@ async fn a_closed_client_makes_no_further_request() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(seen.connections.load(Ordering::SeqCst), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_does_not_build_is_reported_as_itself() {
+    let err = event_stream(reqwest::Client::new().get("notaurl"), &config()).unwrap_err();
+    assert!(
+        matches!(err, ssewire::client::RequestError::Invalid(_)),
+        "{err:?}"
+    );
+    let words = err.to_string();
+    assert!(words.starts_with("invalid request"), "{words}");
+    assert!(!words.contains("streaming body"), "{words}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_loop_closes_with_a_typed_cause() {
+    // Every request is redirected to itself.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&requests);
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = tcp.read(&mut buf).await;
+                let _ = tcp
+                    .write_all(
+                        b"HTTP/1.1 302 Found\r\nlocation: /events\r\ncontent-length: 0\r\n\r\n",
+                    )
+                    .await;
+            });
+        }
+    });
+    let request = reqwest::Client::new().get(format!("http://{addr}/events"));
+    let mut events = event_stream(request, &config()).unwrap();
+    let item = tokio::time::timeout(GUARD, events.next())
+        .await
+        .expect("guard");
+    match item {
+        Some(Err(ClientError::Closed { cause, .. })) => assert_eq!(cause, Cause::Redirect),
+        other => panic!("{other:?}"),
+    }
+    assert!(events.next().await.is_none());
+    // One attempt's redirects (reqwest follows ten), never retried.
+    assert!(requests.load(Ordering::SeqCst) <= 11);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_without_location_closes_with_its_status() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&requests);
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = tcp.read(&mut buf).await;
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 302 Found\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    let request = reqwest::Client::new().get(format!("http://{addr}/events"));
+    let mut events = event_stream(request, &config()).unwrap();
+    let item = tokio::time::timeout(GUARD, events.next())
+        .await
+        .expect("guard");
+    match item {
+        Some(Err(
+            e @ ClientError::Closed {
+                cause: Cause::Status(302),
+                ..
+            },
+        )) => {
+            assert_eq!(
+                e.to_string(),
+                "closed for good: the server answered status 302"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(events.next().await.is_none());
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "not retried");
+}

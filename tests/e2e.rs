@@ -5,7 +5,8 @@
     feature = "futures",
     feature = "tokio-util",
     feature = "http-body",
-    feature = "tokio"
+    feature = "tokio",
+    feature = "reqwest"
 ))]
 
 #[path = "../examples/client.rs"]
@@ -70,7 +71,7 @@ async fn client_reads_every_event_once_in_order() {
     let opts = server::Options {
         events: 15,
         interval: Duration::from_millis(1),
-        retry_ms: 5,
+        retry_ms: Some(5),
         cut_seed: None,
         ..Default::default()
     };
@@ -89,7 +90,7 @@ async fn connections_cut_mid_event_lose_and_repeat_nothing() {
         let opts = server::Options {
             events: 40,
             interval: Duration::from_millis(0),
-            retry_ms: 2,
+            retry_ms: Some(2),
             cut_seed: Some(seed),
             ..Default::default()
         };
@@ -104,6 +105,44 @@ async fn connections_cut_mid_event_lose_and_repeat_nothing() {
         );
         check_session(&session, 40);
     }
+}
+
+/// The cuts of `--cut-seed` fall on the wire, wherever they fall: some
+/// connections end inside an event, and the bytes before the cut arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cuts_on_the_wire_deliver_partial_events() {
+    let addr = start(server::Options {
+        events: 40,
+        interval: Duration::ZERO,
+        cut_seed: Some(42),
+        ..Default::default()
+    })
+    .await;
+    let mut partial = 0;
+    let mut lengths = Vec::new();
+    for _ in 0..8 {
+        let body = tokio::time::timeout(GUARD, async {
+            let response = reqwest::get(format!("http://{addr}/events")).await.unwrap();
+            assert_eq!(response.status(), 200, "the head always goes out");
+            let mut body = Vec::new();
+            let mut chunks = response.bytes_stream();
+            while let Some(Ok(chunk)) = futures::StreamExt::next(&mut chunks).await {
+                body.extend_from_slice(&chunk);
+            }
+            body
+        })
+        .await
+        .expect("guard");
+        assert!(!body.is_empty() && body.len() <= 400, "{}", body.len());
+        if !body.ends_with(b"\n\n") {
+            partial += 1;
+        }
+        lengths.push(body.len());
+    }
+    assert!(
+        partial >= 4,
+        "connections that ended inside an event: {partial} of 8 ({lengths:?})"
+    );
 }
 
 async fn next<S: futures::Stream + Unpin>(s: &mut S) -> Option<S::Item> {

@@ -219,6 +219,107 @@ pub(crate) fn multiline() -> Workload {
     b.finish("multiline")
 }
 
+/// Plain words of log and prose text, all ASCII.
+const ASCII_WORDS: &[&str] = &[
+    "the",
+    "request",
+    "completed",
+    "in",
+    "ms",
+    "user",
+    "session",
+    "token",
+    "stream",
+    "server",
+    "client",
+    "event",
+    "data",
+    "value",
+    "status",
+    "ok",
+    "error",
+    "retry",
+    "connection",
+    "closed",
+    "opened",
+    "queue",
+    "worker",
+    "job",
+    "done",
+    "started",
+    "cache",
+    "hit",
+    "miss",
+    "GET",
+    "/api/v1/items",
+    "200",
+    "404",
+    "42",
+    "3.14",
+    "id=7f3a",
+    "level=info",
+    "path=/health",
+];
+
+/// Rare non-ASCII words among the ASCII ones.
+const RARE_WORDS: &[&str] = &["caf\u{e9}", "na\u{ef}ve", "\u{2014}", "\u{b5}s"];
+
+/// `id:` + `event:` + 16 `data:` lines of 72-88 bytes an event, of plain
+/// ASCII words (one word in 64 is not ASCII): log lines, markdown, prose.
+pub(crate) fn multiline_ascii() -> Workload {
+    let mut rng = Rng(0x5EED_0007);
+    let mut b = Builder::new();
+    let mut i = 0u64;
+    while !b.full() {
+        let lines: Vec<String> = (0..16)
+            .map(|_| {
+                let len = 72 + rng.below(17);
+                let mut s = String::new();
+                while s.len() < len {
+                    if !s.is_empty() {
+                        s.push(' ');
+                    }
+                    if rng.below(64) == 0 {
+                        s.push_str(RARE_WORDS[rng.below(RARE_WORDS.len())]);
+                    } else {
+                        s.push_str(ASCII_WORDS[rng.below(ASCII_WORDS.len())]);
+                    }
+                }
+                while s.len() > len {
+                    s.pop();
+                }
+                s
+            })
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        b.event(&format!("id: {i}\nevent: log\n"), &refs);
+        i += 1;
+    }
+    b.finish("multiline-ascii")
+}
+
+/// Events of CJK text only (every data byte is part of a 3-byte UTF-8
+/// character): 1 to 4 `data:` lines of 8 to 40 characters, with an `id`.
+pub(crate) fn cjk() -> Workload {
+    let mut rng = Rng(0x5EED_0008);
+    let mut b = Builder::new();
+    let mut i = 0u64;
+    while !b.full() {
+        let lines: Vec<String> = (0..1 + rng.below(4))
+            .map(|_| {
+                (0..8 + rng.below(33))
+                    // CJK Unified Ideographs, U+4E00..U+9FFF.
+                    .map(|_| char::from_u32(0x4E00 + rng.below(0x5200) as u32).unwrap())
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        b.event(&format!("id: {i}\n"), &refs);
+        i += 1;
+    }
+    b.finish("cjk")
+}
+
 /// Keep-alive heavy: three `: ping` blocks and a bare `:` line, then an
 /// event with `id`, `retry` and a short `data`.
 pub(crate) fn heartbeat() -> Workload {
@@ -255,7 +356,16 @@ pub(crate) fn crlf() -> Workload {
 
 /// Every workload, in report order.
 pub(crate) fn all() -> Vec<Workload> {
-    vec![llm(), anthropic(), big(), multiline(), heartbeat(), crlf()]
+    vec![
+        llm(),
+        anthropic(),
+        big(),
+        multiline(),
+        multiline_ascii(),
+        cjk(),
+        heartbeat(),
+        crlf(),
+    ]
 }
 
 /// Splits `bytes` into chunks of `size` (the last may be shorter).

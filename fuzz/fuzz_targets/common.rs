@@ -4,6 +4,8 @@
 
 #[path = "../../tests/common/model.rs"]
 pub mod model;
+#[path = "../../tests/common/filter.rs"]
+pub mod filter;
 
 pub use model::Out;
 use ssewire::{Config, DecodeError, Decoder, Item};

@@ -11,15 +11,17 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use std::vec;
 use std::vec::Vec;
 
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::{Action, Cause, ClientConfig, EventSource, Response, Signal};
+use super::{Action, Cause, ClientConfig, EventSource, ReadyState, Response, Signal};
 use crate::bytes::{BytesEvent, Sharer};
 use crate::error::DecodeError;
+use crate::timer::{Sleeper, Timer};
 
 /// The request headers for one attempt, owned so that a request future can
 /// keep them: `Accept`, `Cache-Control` and, when set, `Last-Event-ID`.
@@ -33,6 +35,41 @@ impl RequestHeaders {
     /// The headers, as `(name, value)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &[u8])> + '_ {
         self.headers.iter().map(|(n, v)| (*n, &v[..]))
+    }
+
+    /// The headers of an EventSource request that resumes after
+    /// `last_event_id` (sent when it is non-empty and a valid header
+    /// value), for a request you send yourself (a proxy's first one, say).
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::client::RequestHeaders;
+    /// let h = RequestHeaders::new(b"42");
+    /// assert_eq!(h.last_event_id(), Some(&b"42"[..]));
+    /// assert!(h.iter().any(|(n, v)| n == "accept" && v == b"text/event-stream"));
+    /// assert_eq!(RequestHeaders::new(b"").last_event_id(), None);
+    /// ```
+    #[must_use]
+    pub fn new(last_event_id: &[u8]) -> Self {
+        let send_id = !last_event_id.is_empty() && crate::encode::is_header_safe(last_event_id);
+        let mut headers = vec![
+            ("accept", b"text/event-stream".to_vec()),
+            ("cache-control", b"no-cache".to_vec()),
+        ];
+        if send_id {
+            headers.push(("last-event-id", last_event_id.to_vec()));
+        }
+        RequestHeaders { headers }
+    }
+
+    /// The headers `machine` says to send now.
+    pub(crate) fn from_machine(machine: &EventSource) -> Self {
+        RequestHeaders {
+            headers: machine
+                .request_headers()
+                .map(|(n, v)| (n, v.to_vec()))
+                .collect(),
+        }
     }
 
     /// The `Last-Event-ID` value, when one is sent.
@@ -56,6 +93,25 @@ pub struct Opened<B> {
     pub retry_after: Option<Vec<u8>>,
     /// The body's chunks.
     pub body: B,
+}
+
+/// What a [`ReconnectingStream`] hands out once its signals are asked for
+/// ([`ReconnectingStream::with_signals`]): events, and what the connection
+/// rules said besides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientItem {
+    /// An event.
+    Event(BytesEvent),
+    /// A comment line's text (the colon and one leading space stripped),
+    /// when the decoder reports comments ([`ClientConfig::comments`]).
+    Comment(Bytes),
+    /// A response opened the stream (the spec's `open` event): the client
+    /// is connected.
+    Open,
+    /// The server set the reconnection time (clamped to
+    /// [`ClientConfig::retry_range`]).
+    Retry(Duration),
 }
 
 /// What a [`ReconnectingStream`] reports besides events.
@@ -92,19 +148,19 @@ impl<E: fmt::Display> fmt::Display for ClientError<E> {
                 delay,
                 source,
             } => {
-                write!(f, "connection lost ({cause:?}")?;
+                write!(f, "connection lost: {cause}")?;
                 if let Some(e) = source {
-                    write!(f, ": {e}")?;
+                    write!(f, " ({e})")?;
                 }
-                write!(f, "); reconnecting in {} ms", delay.as_millis())
+                write!(f, "; reconnecting in {} ms", delay.as_millis())
             }
-            ClientError::Decode(e) => e.fmt(f),
+            ClientError::Decode(e) => write!(f, "an event was dropped: {e}"),
             ClientError::Closed { cause, source } => {
-                write!(f, "event source closed ({cause:?}")?;
+                write!(f, "closed for good: {cause}")?;
                 if let Some(e) = source {
-                    write!(f, ": {e}")?;
+                    write!(f, " ({e})")?;
                 }
-                f.write_str(")")
+                Ok(())
             }
         }
     }
@@ -137,6 +193,15 @@ pub trait Connector {
     type Future: Future<Output = Result<Opened<Self::Body>, Self::Error>>;
     /// Sends a GET with `headers` (and whatever else the request needs).
     fn connect(&mut self, headers: RequestHeaders) -> Self::Future;
+
+    /// Whether `error` ends the source for good, with this cause, instead
+    /// of being retried (default: every transport error is retried, as the
+    /// spec says). For errors no attempt can fix, such as a redirect
+    /// without `Location` or a redirect loop ([`Cause::Redirect`]).
+    fn fatal(&self, error: &Self::Error) -> Option<Cause> {
+        let _ = error;
+        None
+    }
 }
 
 impl<C, F, B, E> Connector for C
@@ -150,52 +215,6 @@ where
     type Future = F;
     fn connect(&mut self, headers: RequestHeaders) -> F {
         self(headers)
-    }
-}
-
-/// How a [`ReconnectingStream`] (or a server body's keep-alive) waits and
-/// tells the time: any `FnMut(Duration) -> impl Future<Output = ()>` (your
-/// runtime's `sleep`, with the system clock), or a type of your own (for
-/// example [`TokioTimer`](crate::client::TokioTimer), whose clock follows
-/// tokio's, paused clocks in tests included).
-pub trait Sleeper {
-    /// The wait in flight.
-    type Future: Future<Output = ()>;
-    /// Waits for `delay`.
-    fn sleep(&mut self, delay: Duration) -> Self::Future;
-    /// The current time on the clock `sleep` waits by (default: the
-    /// system's monotonic clock).
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// tokio's timer and clock (feature `tokio`): `tokio::time::sleep`, and
-/// `tokio::time::Instant`, so a paused test clock drives keep-alives and
-/// reconnection delays.
-#[cfg(feature = "tokio")]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioTimer;
-
-#[cfg(feature = "tokio")]
-impl Sleeper for TokioTimer {
-    type Future = tokio::time::Sleep;
-    fn sleep(&mut self, delay: Duration) -> tokio::time::Sleep {
-        tokio::time::sleep(delay)
-    }
-    fn now(&self) -> Instant {
-        tokio::time::Instant::now().into_std()
-    }
-}
-
-impl<S, SF> Sleeper for S
-where
-    S: FnMut(Duration) -> SF,
-    SF: Future<Output = ()>,
-{
-    type Future = SF;
-    fn sleep(&mut self, delay: Duration) -> SF {
-        self(delay)
     }
 }
 
@@ -243,14 +262,13 @@ enum Conn<F, B> {
 /// ```
 pub struct ReconnectingStream<C: Connector, S: Sleeper> {
     es: EventSource,
+    /// Queue comments, opens and retry changes too.
+    signals: bool,
     sharer: Sharer,
     connect: C,
-    sleep: S,
+    timer: Timer<S>,
     conn: Conn<C::Future, C::Body>,
-    /// The timer in flight and the instant (since `start`) it ends at.
-    timer: Option<(Duration, Pin<Box<S::Future>>)>,
-    start: Instant,
-    queue: VecDeque<Result<BytesEvent, ClientError<C::Error>>>,
+    queue: VecDeque<Result<ClientItem, ClientError<C::Error>>>,
     /// The transport error behind the next `Reconnecting` or `Closed`.
     source: Option<C::Error>,
     done: bool,
@@ -265,21 +283,19 @@ impl<C: Connector, S: Sleeper> fmt::Debug for ReconnectingStream<C, S> {
     }
 }
 
-type Queue<E> = VecDeque<Result<BytesEvent, ClientError<E>>>;
+type Queue<E> = VecDeque<Result<ClientItem, ClientError<E>>>;
 
 impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     /// Events from the endpoint `connect` reaches, reconnecting as the
     /// rules say, waiting with `sleep`.
     pub fn new(config: &ClientConfig, connect: C, sleep: S) -> Self {
-        let start = sleep.now();
         ReconnectingStream {
             es: EventSource::new(config),
+            signals: false,
             sharer: Sharer::new(&config.decoder),
             connect,
-            sleep,
+            timer: Timer::new(sleep),
             conn: Conn::None,
-            timer: None,
-            start,
             queue: VecDeque::new(),
             source: None,
             done: false,
@@ -300,6 +316,62 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
         &self.es
     }
 
+    /// The spec's `readyState`: connecting, open, or closed.
+    #[must_use]
+    pub fn ready_state(&self) -> ReadyState {
+        self.es.ready_state()
+    }
+
+    /// Hands out comments, opens and retry changes besides events
+    /// ([`ClientItem`]). Comments also need the decoder to report them
+    /// ([`ClientConfig::comments`]).
+    ///
+    /// # Example
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::{executor::block_on, stream, StreamExt};
+    /// use ssewire::client::{ClientConfig, ClientItem, Opened, ReconnectingStream, RequestHeaders};
+    ///
+    /// let connect = |_: RequestHeaders| async {
+    ///     Ok::<_, std::io::Error>(Opened {
+    ///         status: 200,
+    ///         content_type: Some(b"text/event-stream".to_vec()),
+    ///         retry_after: None,
+    ///         body: stream::iter([Ok(Bytes::from_static(b": hello\nretry: 500\ndata: x\n\n"))]),
+    ///     })
+    /// };
+    /// let mut config = ClientConfig::default();
+    /// config.comments(true);
+    /// let items = ReconnectingStream::new(&config, connect, |_| async {}).with_signals();
+    /// let got: Vec<_> = block_on(items.take(4).collect());
+    /// assert!(matches!(got[0], Ok(ClientItem::Open)));
+    /// assert!(matches!(&got[1], Ok(ClientItem::Comment(c)) if c == "hello"));
+    /// assert!(matches!(got[2], Ok(ClientItem::Retry(d)) if d.as_millis() == 500));
+    /// assert!(matches!(&got[3], Ok(ClientItem::Event(ev)) if &ev.data()[..] == b"x"));
+    /// ```
+    #[must_use]
+    pub fn with_signals(mut self) -> ClientItems<C, S> {
+        self.signals = true;
+        ClientItems(self)
+    }
+
+    /// Drops the current connection and reconnects at once, with the
+    /// current last event id (a partial event is dropped; events already
+    /// received and not yet taken stay). For a configuration change, a
+    /// token refresh, or a connection you know is stale; unlike a failure
+    /// it does not grow the backoff. A closed stream stays closed.
+    pub fn restart(&mut self) {
+        self.restart_after(Duration::ZERO);
+    }
+
+    /// [`ReconnectingStream::restart`], reconnecting after `delay`.
+    pub fn restart_after(&mut self, delay: Duration) {
+        let now = self.now();
+        self.es.restart(now, delay);
+        self.conn = Conn::None;
+        self.timer.disarm();
+    }
+
     /// Closes for good: the connection is dropped, no further request is
     /// made, nothing more is dispatched (events already decoded but not yet
     /// taken are discarded, as a browser's `close()` does), and the stream
@@ -307,7 +379,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     pub fn close(&mut self) {
         self.es.close();
         self.conn = Conn::None;
-        self.timer = None;
+        self.timer.disarm();
         self.queue.clear();
         self.queue.push_back(Err(ClientError::Closed {
             cause: Cause::Closed,
@@ -316,7 +388,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     }
 
     fn now(&self) -> Duration {
-        self.sleep.now().saturating_duration_since(self.start)
+        self.timer.now()
     }
 
     /// Files what the machine said.
@@ -324,11 +396,18 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
         queue: &mut Queue<C::Error>,
         source: &mut Option<C::Error>,
         signal: Signal<'_>,
-        sharer: &mut Sharer,
+        (sharer, signals): (&mut Sharer, bool),
         chunk: &Bytes,
     ) {
         match signal {
-            Signal::Event(ev) => queue.push_back(Ok(sharer.event(chunk, ev, None))),
+            Signal::Event(ev) => {
+                queue.push_back(Ok(ClientItem::Event(sharer.event(chunk, ev, None))));
+            }
+            Signal::Comment(text) if signals => {
+                queue.push_back(Ok(ClientItem::Comment(Bytes::copy_from_slice(text))));
+            }
+            Signal::Open if signals => queue.push_back(Ok(ClientItem::Open)),
+            Signal::Retry(delay) if signals => queue.push_back(Ok(ClientItem::Retry(delay))),
             Signal::Dropped(e) => queue.push_back(Err(ClientError::Decode(e))),
             Signal::Error {
                 cause,
@@ -345,7 +424,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
                 cause,
                 source: source.take(),
             })),
-            // Open and retry changes are the machine's business.
+            // Without signals, the machine's business.
             _ => {}
         }
     }
@@ -353,20 +432,14 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     /// Sends a new request, with the machine's headers.
     fn start_connection(&mut self) {
         self.conn = Conn::None;
-        let headers = RequestHeaders {
-            headers: self
-                .es
-                .request_headers()
-                .map(|(n, v)| (n, v.to_vec()))
-                .collect(),
-        };
+        let headers = RequestHeaders::from_machine(&self.es);
         self.conn = Conn::Connecting(Box::pin(self.connect.connect(headers)));
     }
 
-    /// Drives the connection in flight: the response, then the body.
-    /// Returns whether anything happened (the machine must be polled
+    /// Drives the connection in flight, if any: the response, then the
+    /// body. Returns whether anything happened (the machine must be polled
     /// again).
-    fn poll_connection(&mut self, cx: &mut Context<'_>) -> bool {
+    fn poll_open_connection(&mut self, cx: &mut Context<'_>) -> bool {
         match &mut self.conn {
             Conn::Connecting(fut) => match fut.as_mut().poll(cx) {
                 Poll::Ready(Ok(opened)) => self.opened(opened),
@@ -379,9 +452,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
                 Poll::Ready(None) => self.ended(),
                 Poll::Pending => return false,
             },
-            // The machine expects a connection we no longer hold: report
-            // it as lost so that it reconnects.
-            Conn::None => self.lost(None),
+            Conn::None => return false,
         }
         true
     }
@@ -391,10 +462,14 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
         let response = Response::new(opened.status, opened.content_type.as_deref())
             .retry_after(opened.retry_after.as_deref());
         let now = self.now();
-        let (queue, source, sharer) = (&mut self.queue, &mut self.source, &mut self.sharer);
+        let (queue, source, sharer) = (
+            &mut self.queue,
+            &mut self.source,
+            (&mut self.sharer, self.signals),
+        );
         let none = Bytes::new();
         self.es.on_response(now, &response, |s| {
-            Self::take_signal(queue, source, s, sharer, &none);
+            Self::take_signal(queue, source, s, (&mut *sharer.0, sharer.1), &none);
         });
         self.conn = match self.es.ready_state() {
             super::ReadyState::Open => Conn::Streaming(Box::pin(opened.body)),
@@ -405,21 +480,38 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     /// Body bytes: events out, sharing the chunk.
     fn chunk(&mut self, chunk: &Bytes) {
         let now = self.now();
-        let (queue, source, sharer) = (&mut self.queue, &mut self.source, &mut self.sharer);
+        let (queue, source, sharer) = (
+            &mut self.queue,
+            &mut self.source,
+            (&mut self.sharer, self.signals),
+        );
         self.es.on_body(now, chunk, |s| {
-            Self::take_signal(queue, source, s, sharer, chunk);
+            Self::take_signal(queue, source, s, (&mut *sharer.0, sharer.1), chunk);
         });
     }
 
     /// The transport failed (before or after the response).
     fn lost(&mut self, error: Option<C::Error>) {
+        let fatal = error.as_ref().and_then(|e| self.connect.fatal(e));
         self.source = error;
         self.conn = Conn::None;
+        if let Some(cause) = fatal {
+            self.es.close_with(cause);
+            self.queue.push_back(Err(ClientError::Closed {
+                cause,
+                source: self.source.take(),
+            }));
+            return;
+        }
         let now = self.now();
-        let (queue, source, sharer) = (&mut self.queue, &mut self.source, &mut self.sharer);
+        let (queue, source, sharer) = (
+            &mut self.queue,
+            &mut self.source,
+            (&mut self.sharer, self.signals),
+        );
         let none = Bytes::new();
         self.es.on_error(now, |s| {
-            Self::take_signal(queue, source, s, sharer, &none);
+            Self::take_signal(queue, source, s, (&mut *sharer.0, sharer.1), &none);
         });
     }
 
@@ -427,10 +519,14 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     fn ended(&mut self) {
         self.conn = Conn::None;
         let now = self.now();
-        let (queue, source, sharer) = (&mut self.queue, &mut self.source, &mut self.sharer);
+        let (queue, source, sharer) = (
+            &mut self.queue,
+            &mut self.source,
+            (&mut self.sharer, self.signals),
+        );
         let none = Bytes::new();
         self.es.on_end(now, |s| {
-            Self::take_signal(queue, source, s, sharer, &none);
+            Self::take_signal(queue, source, s, (&mut *sharer.0, sharer.1), &none);
         });
     }
 
@@ -451,38 +547,69 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
             }
             Action::Wait { until } => {
                 self.conn = Conn::None;
-                self.poll_timer(until, cx).is_pending()
+                self.timer.poll_until(until, cx).is_pending()
             }
             Action::Read { deadline } => {
-                if self.poll_connection(cx) {
+                // `poll_next` read the connection just before: nothing yet.
+                if matches!(self.conn, Conn::None) {
+                    // The machine expects a connection we no longer hold:
+                    // report it as lost so that it reconnects.
+                    self.lost(None);
                     return false;
                 }
-                // Nothing yet: wake at the idle deadline, if any.
+                // Wake at the idle deadline, if any.
                 match deadline {
-                    Some(deadline) => self.poll_timer(deadline, cx).is_pending(),
+                    Some(deadline) => self.timer.poll_until(deadline, cx).is_pending(),
                     None => true,
                 }
             }
         }
     }
+}
 
-    /// Polls the timer for `until`, starting it if needed.
-    fn poll_timer(&mut self, until: Duration, cx: &mut Context<'_>) -> Poll<()> {
-        let now = self.now();
-        if until <= now {
-            self.timer = None;
-            return Poll::Ready(());
-        }
-        if self.timer.as_ref().is_none_or(|(at, _)| *at != until) {
-            self.timer = Some((until, Box::pin(self.sleep.sleep(until - now))));
-        }
-        let (_, timer) = self.timer.as_mut().expect("set above");
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => {
-                self.timer = None;
-                Poll::Ready(())
+impl<C, S> ReconnectingStream<C, S>
+where
+    C: Connector + Unpin,
+    C::Error: Unpin,
+    S: Sleeper + Unpin,
+{
+    /// The next item, signals included when asked for.
+    fn poll_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<ClientItem, ClientError<C::Error>>>> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                if matches!(item, Err(ClientError::Closed { .. })) {
+                    self.done = true;
+                }
+                return Poll::Ready(Some(item));
             }
-            Poll::Pending => Poll::Pending,
+            if self.done {
+                return Poll::Ready(None);
+            }
+            // Read what has already arrived before the machine may call
+            // the connection idle: a consumer that was away longer than
+            // the idle timeout must not lose bytes that are waiting.
+            if self.poll_open_connection(cx) {
+                continue;
+            }
+            let none = Bytes::new();
+            let now = self.now();
+            let (queue, source, sharer) = (
+                &mut self.queue,
+                &mut self.source,
+                (&mut self.sharer, self.signals),
+            );
+            let action = self.es.poll(now, |s| {
+                Self::take_signal(queue, source, s, (&mut *sharer.0, sharer.1), &none);
+            });
+            // Wait only once what the machine said has been handed out (an
+            // idle timeout's `Reconnecting` must not wait for the delay it
+            // announces).
+            if self.act(action, cx) && self.queue.is_empty() {
+                return Poll::Pending;
+            }
         }
     }
 }
@@ -499,24 +626,47 @@ where
         // The futures and the body are pinned in boxes; the rest is Unpin.
         let this = self.get_mut();
         loop {
-            if let Some(item) = this.queue.pop_front() {
-                if matches!(item, Err(ClientError::Closed { .. })) {
-                    this.done = true;
-                }
-                return Poll::Ready(Some(item));
-            }
-            if this.done {
-                return Poll::Ready(None);
-            }
-            let none = Bytes::new();
-            let now = this.now();
-            let (queue, source, sharer) = (&mut this.queue, &mut this.source, &mut this.sharer);
-            let action = this.es.poll(now, |s| {
-                Self::take_signal(queue, source, s, sharer, &none);
-            });
-            if this.act(action, cx) {
-                return Poll::Pending;
-            }
+            return match this.poll_item(cx) {
+                Poll::Ready(Some(Ok(ClientItem::Event(ev)))) => Poll::Ready(Some(Ok(ev))),
+                // Signals are queued only when asked for.
+                Poll::Ready(Some(Ok(_))) => continue,
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
         }
+    }
+}
+
+/// A [`ReconnectingStream`] that hands out [`ClientItem`]s: events,
+/// comments, opens and retry changes ([`ReconnectingStream::with_signals`]).
+/// It dereferences to the stream, for [`ReconnectingStream::restart`],
+/// [`ReconnectingStream::close`] and the state.
+#[derive(Debug)]
+pub struct ClientItems<C: Connector, S: Sleeper>(ReconnectingStream<C, S>);
+
+impl<C: Connector, S: Sleeper> core::ops::Deref for ClientItems<C, S> {
+    type Target = ReconnectingStream<C, S>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<C: Connector, S: Sleeper> core::ops::DerefMut for ClientItems<C, S> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<C, S> Stream for ClientItems<C, S>
+where
+    C: Connector + Unpin,
+    C::Error: Unpin,
+    S: Sleeper + Unpin,
+{
+    type Item = Result<ClientItem, ClientError<C::Error>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().0.poll_item(cx)
     }
 }

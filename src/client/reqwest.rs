@@ -1,7 +1,14 @@
 //! Feature `reqwest`: [`event_stream`], a [`ReconnectingStream`] over a
-//! `reqwest::RequestBuilder`, sleeping with tokio's timer. The request is
-//! rebuilt for every attempt with the current `Last-Event-ID`. No TLS
-//! backend is forced: enable reqwest's own features for that.
+//! `reqwest::RequestBuilder` (reqwest 0.13), sleeping with tokio's timer.
+//! The request is rebuilt for every attempt with the current
+//! `Last-Event-ID`.
+//!
+//! No TLS backend is forced (the feature takes reqwest with no default
+//! features): for `https://` URLs enable one of reqwest's own in your
+//! `Cargo.toml`, for example
+//! `reqwest = { version = "0.13", default-features = false, features = ["rustls"] }`
+//! (cargo unifies it with this crate's). Without one, an `https://`
+//! request fails at once and the error says so.
 
 use std::boxed::Box;
 use std::future::Future;
@@ -10,8 +17,9 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::reconnect::{Connector, Opened, ReconnectingStream, RequestHeaders, TokioTimer};
+use super::reconnect::{Connector, Opened, ReconnectingStream, RequestHeaders};
 use super::ClientConfig;
+use crate::timer::TokioTimer;
 
 /// The body of a reqwest response, as chunks.
 pub type ReqwestBody = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
@@ -26,23 +34,46 @@ pub struct ReqwestConnector {
     request: reqwest::RequestBuilder,
 }
 
-/// The request cannot be sent twice (its body is a stream), so it cannot
-/// be retried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NotCloneable;
+/// Why [`event_stream`] cannot use a request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The request does not build: an invalid URL, a bad header value...
+    Invalid(reqwest::Error),
+    /// The request has a streaming body, so it cannot be sent again: a
+    /// reconnecting client needs to.
+    NotCloneable,
+}
 
-impl core::fmt::Display for NotCloneable {
+impl core::fmt::Display for RequestError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("the request has a streaming body and cannot be re-sent")
+        match self {
+            RequestError::Invalid(e) => write!(f, "invalid request: {e}"),
+            RequestError::NotCloneable => {
+                f.write_str("the request has a streaming body and cannot be re-sent")
+            }
+        }
     }
 }
 
-impl std::error::Error for NotCloneable {}
+impl std::error::Error for RequestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RequestError::Invalid(e) => Some(e),
+            RequestError::NotCloneable => None,
+        }
+    }
+}
 
 impl Connector for ReqwestConnector {
     type Body = ReqwestBody;
     type Error = reqwest::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Opened<ReqwestBody>, reqwest::Error>> + Send>>;
+
+    fn fatal(&self, error: &reqwest::Error) -> Option<super::Cause> {
+        // A redirect without Location, or a loop: no attempt can fix it.
+        error.is_redirect().then_some(super::Cause::Redirect)
+    }
 
     fn connect(&mut self, headers: RequestHeaders) -> Self::Future {
         // `event_stream` checked that the request clones; its body cannot
@@ -71,7 +102,8 @@ impl Connector for ReqwestConnector {
 /// inside a tokio runtime.
 ///
 /// # Errors
-/// [`NotCloneable`] when the request has a streaming body.
+/// [`RequestError::Invalid`] when the request does not build (a bad URL or
+/// header), [`RequestError::NotCloneable`] when it has a streaming body.
 ///
 /// # Example
 /// ```no_run
@@ -93,10 +125,15 @@ impl Connector for ReqwestConnector {
 pub fn event_stream(
     request: reqwest::RequestBuilder,
     config: &ClientConfig,
-) -> Result<ReqwestEventStream, NotCloneable> {
-    if request.try_clone().is_none() {
-        return Err(NotCloneable);
-    }
+) -> Result<ReqwestEventStream, RequestError> {
+    let Some(probe) = request.try_clone() else {
+        // A request that failed to build does not clone either: say which.
+        return Err(match request.build() {
+            Err(e) => RequestError::Invalid(e),
+            Ok(_) => RequestError::NotCloneable,
+        });
+    };
+    probe.build().map_err(RequestError::Invalid)?;
     Ok(ReconnectingStream::new(
         config,
         ReqwestConnector { request },

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p sse-cat -- examples/streams/llm-chat.txt
-//! cargo install --path sse-cat && curl -sN URL | sse-cat --line-buffered
+//! cargo install --locked --path sse-cat && curl -sN URL | sse-cat
 //! sse-cat --encode < events.jsonl
 //! ```
 //! Run with `--help` for every option.
@@ -13,6 +13,9 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
 use serde_json::Value;
+
+#[cfg(feature = "http")]
+mod net;
 use ssewire::encode::{Comment, Encode, EventId, EventType, Message as OutEvent, Retry};
 use ssewire::{Config, Decoder, Item};
 
@@ -39,8 +42,9 @@ DECODE (default): one JSON object per line on standard output, in stream order:
     note on standard error): memory stays bounded for any input.
     An event left unterminated at end of input is not printed; a note on
     standard error says it was dropped.
-    Input is decoded as it arrives: what each read returns is decoded at
-    once (use --line-buffered to see each line as soon as it is decoded).
+    Input is decoded as it arrives: what each read returns is decoded and
+    written out at once, so each event shows as soon as its bytes come
+    (--line-buffered also flushes between the lines of one read).
 
 ENCODE (--encode): reads JSON lines of the same shapes and writes the stream.
     {\"data\":D, \"event\":T, \"id\":I, \"retry\":N}   an event; only data is required
@@ -62,15 +66,31 @@ OPTIONS:
                          standard error with the byte offset of the start of
                          the line that raised it (the same for any chunking),
                          and decoding continues
-    --line-buffered      flush after every output line (for live streams)
-    --url URL            follow a live endpoint instead of FILE: GET it with
-                         `Accept: text/event-stream`, reconnect as a browser
-                         does (Last-Event-ID, the server's retry time, backoff),
-                         and print the same JSON lines, one flushed per event.
+    --line-buffered      flush after every output line, not only after
+                         every read
+    --url URL            follow a live endpoint instead of FILE (http:// or
+                         https://): GET it with `Accept: text/event-stream`,
+                         reconnect as a browser does (Last-Event-ID, the
+                         server's retry time, backoff and jitter), and print
+                         the same JSON lines, each flushed as it comes:
+                         events, retry (as the client applies it: clamped to
+                         100 ms..60 s) and, with --comments, comments.
                          Stops at a failed response (status 1), at 204 No
-                         Content (status 0), or when interrupted. Needs the
-                         `http` feature (on by default for `cargo install`)
+                         Content (status 0), or when interrupted. Connection
+                         problems are named on standard error (the name
+                         lookup, a refused connection, TLS) and retried.
+                         --raw, --chunk-size, --encode and a FILE do not
+                         apply. Needs the `http` feature (on by default for
+                         `cargo install`)
     -H, --header 'N: V'  add a request header for --url (repeatable)
+    --cacert FILE        trust the certificates in this PEM file for https://
+                         (for a private CA or a self-signed server) instead
+                         of the usual public roots
+    --idle-timeout S     reconnect when nothing arrived for S seconds
+                         (default 300: a connection whose peer vanished
+                         looks open for ever, and servers send keep-alives
+                         far more often than that; 0: never)
+    -V, --version        print the version
     -h, --help           print this help
 
 EXIT STATUS:
@@ -93,6 +113,11 @@ struct Options {
     url: Option<String>,
     /// `-H 'Name: value'` request headers for `--url`.
     headers: Vec<(String, String)>,
+    /// `--cacert FILE`: trust these roots for `https://` instead of
+    /// Mozilla's.
+    cacert: Option<String>,
+    /// `--idle-timeout S` (`Some(None)`: 0, never).
+    idle_timeout: Option<Option<std::time::Duration>>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -107,6 +132,8 @@ fn parse_args() -> Result<Options, String> {
         file: None,
         url: None,
         headers: Vec::new(),
+        cacert: None,
+        idle_timeout: None,
     };
     let mut args = std::env::args().skip(1);
     let number = |name: &str, v: Option<String>| -> Result<usize, String> {
@@ -117,8 +144,18 @@ fn parse_args() -> Result<Options, String> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "-h" | "--help" => {
-                print!("{HELP}");
+                let _ = io::stdout().write_all(HELP.as_bytes());
                 std::process::exit(0);
+            }
+            "-V" | "--version" => {
+                let _ = writeln!(io::stdout(), "sse-cat {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            "--cacert" => o.cacert = Some(args.next().ok_or("--cacert needs a file")?),
+            "--idle-timeout" => {
+                let secs = number("--idle-timeout", args.next())?;
+                o.idle_timeout =
+                    Some((secs > 0).then(|| std::time::Duration::from_secs(secs as u64)));
             }
             "--encode" => o.encode = true,
             "--url" => o.url = Some(args.next().ok_or("--url needs a value")?),
@@ -150,6 +187,18 @@ fn parse_args() -> Result<Options, String> {
                 }
                 o.file = Some(s.to_string());
             }
+        }
+    }
+    if o.url.is_some() {
+        // What cannot apply to a live stream is refused, not ignored.
+        let refused = [
+            (o.encode, "--encode"),
+            (o.raw, "--raw (a live stream's raw frames are not kept)"),
+            (o.chunk_size.is_some(), "--chunk-size"),
+            (o.file.is_some(), "a FILE"),
+        ];
+        if let Some((_, what)) = refused.iter().find(|(on, _)| *on) {
+            return Err(format!("{what} cannot be used with --url"));
         }
     }
     Ok(o)
@@ -285,7 +334,12 @@ fn decode(o: &Options) -> Result<(), IoError> {
     // Chunks above 16 MiB are fed as 16 MiB: the decoder does not care.
     let mut buf = vec![0u8; o.chunk_size.unwrap_or(64 * 1024).min(16 << 20)];
     loop {
-        let len = next_chunk(&mut input, &mut buf, o.chunk_size.is_some())?;
+        // A read error names its file (a directory given as FILE, say).
+        let len =
+            next_chunk(&mut input, &mut buf, o.chunk_size.is_some()).map_err(|error| IoError {
+                file: o.file.clone(),
+                error,
+            })?;
         if len == 0 {
             break;
         }
@@ -317,18 +371,14 @@ fn decode(o: &Options) -> Result<(), IoError> {
                             Some(raw) => json_str(&mut out, &raw)?,
                             None => {
                                 out.write_all(b"null")?;
-                                eprintln!("sse-cat: note: an event's block was longer than {max_frame} bytes; its raw bytes are not printed");
+                                note(&format!("note: an event's block was longer than {max_frame} bytes; its raw bytes are not printed"));
                             }
                         }
                     }
                     out.write_all(b"}\n")?;
                 }
                 Some(Ok(Item::Retry(ms))) => writeln!(out, "{{\"retry\":{ms}}}")?,
-                Some(Ok(Item::Comment(c))) => {
-                    out.write_all(b"{\"comment\":")?;
-                    json_str(&mut out, c)?;
-                    out.write_all(b"}\n")?;
-                }
+                Some(Ok(Item::Comment(c))) => json_comment(&mut out, c)?,
                 Some(Ok(Item::Blank)) => {
                     let _ = frame.take();
                     wrote = false;
@@ -336,7 +386,7 @@ fn decode(o: &Options) -> Result<(), IoError> {
                 Some(Ok(_)) => wrote = false,
                 Some(Err(e)) => {
                     out.flush()?;
-                    eprintln!("sse-cat: byte {}: {e}", dec.last_error_offset());
+                    note(&format!("byte {}: {e}", dec.last_error_offset()));
                     wrote = false;
                 }
             }
@@ -344,16 +394,17 @@ fn decode(o: &Options) -> Result<(), IoError> {
                 out.flush()?;
             }
         }
-        if o.line_buffered {
-            out.flush()?;
-        }
+        // Live by default: what this read made goes out before the next
+        // read waits (a file's reads are 64 KiB: a few thousand flushes for
+        // hundreds of megabytes).
+        out.flush()?;
     }
     out.flush()?;
     let end = dec.finish();
     if end.incomplete_event {
-        eprintln!("sse-cat: note: the stream ended inside an event; it was dropped (no blank line after it)");
+        note("note: the stream ended inside an event; it was dropped (no blank line after it)");
     } else if end.partial_line {
-        eprintln!("sse-cat: note: the stream ended inside a line; that line was dropped");
+        note("note: the stream ended inside a line; that line was dropped");
     }
     Ok(())
 }
@@ -467,6 +518,12 @@ fn encode(o: &Options) -> Result<(), EncodeError> {
 }
 
 /// Writes one decoded event as a JSON line.
+fn json_comment(out: &mut impl Write, text: &[u8]) -> io::Result<()> {
+    out.write_all(b"{\"comment\":")?;
+    json_str(out, text)?;
+    out.write_all(b"}\n")
+}
+
 fn json_event(out: &mut impl Write, event_type: &[u8], data: &[u8], id: &[u8]) -> io::Result<()> {
     out.write_all(b"{\"event\":")?;
     json_str(out, event_type)?;
@@ -480,21 +537,25 @@ fn json_event(out: &mut impl Write, event_type: &[u8], data: &[u8], id: &[u8]) -
 /// `--url`: follows a live endpoint with the EventSource rules.
 #[cfg(feature = "http")]
 fn follow(url: &str, o: &Options) -> ExitCode {
-    use ssewire::client::{Cause, ClientConfig, ClientError};
+    use futures_core::Stream;
+    use ssewire::client::{Cause, ClientConfig, ClientError, ClientItem, ReconnectingStream};
+    let target = match net::Target::new(url, o.cacert.as_deref(), &o.headers) {
+        Ok(t) => t,
+        Err(e) => {
+            note(&e.to_string());
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("sse-cat: {e}");
+            note(&e.to_string());
             return ExitCode::from(1);
         }
     };
-    let mut request = reqwest::Client::new().get(url);
-    for (name, value) in &o.headers {
-        request = request.header(name.as_str(), value.as_str());
-    }
     let mut decoder = Config::default();
     if let Some(n) = o.max_line {
         decoder.max_line_len(n);
@@ -503,45 +564,44 @@ fn follow(url: &str, o: &Options) -> ExitCode {
         decoder.max_data_len(n);
     }
     let mut config = ClientConfig::default();
-    config.decoder(decoder);
-    let mut events = match ssewire::client::event_stream(request, &config) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("sse-cat: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    config.decoder(decoder).comments(o.comments);
+    if let Some(timeout) = o.idle_timeout {
+        config.idle_timeout(timeout);
+    }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     runtime.block_on(async {
+        let connect = move |headers| target.connect(headers);
+        let mut items =
+            ReconnectingStream::new(&config, connect, ssewire::client::TokioTimer).with_signals();
         loop {
-            let next = std::future::poll_fn(|cx| {
-                futures_core::Stream::poll_next(std::pin::Pin::new(&mut events), cx)
-            })
-            .await;
+            let next =
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut items).poll_next(cx)).await;
             let written = match next {
                 None => return ExitCode::SUCCESS,
-                Some(Ok(ev)) => {
+                Some(Ok(ClientItem::Event(ev))) => {
                     json_event(&mut out, ev.event_type(), ev.data(), ev.last_event_id())
-                        .and_then(|()| out.flush())
                 }
+                Some(Ok(ClientItem::Retry(d))) => writeln!(out, "{{\"retry\":{}}}", d.as_millis()),
+                Some(Ok(ClientItem::Comment(text))) => json_comment(&mut out, &text),
+                Some(Ok(_)) => continue,
                 Some(Err(ClientError::Closed {
                     cause: Cause::NoContent,
                     ..
                 })) => {
-                    eprintln!("sse-cat: the server answered 204 No Content: done");
+                    note("the server answered 204 No Content: done");
                     return ExitCode::SUCCESS;
                 }
                 Some(Err(e @ ClientError::Closed { .. })) => {
-                    eprintln!("sse-cat: {e}");
+                    note(&e.to_string());
                     return ExitCode::from(1);
                 }
                 Some(Err(e)) => {
-                    eprintln!("sse-cat: {e}");
+                    note(&e.to_string());
                     Ok(())
                 }
             };
-            if let Err(e) = written {
+            if let Err(e) = written.and_then(|()| out.flush()) {
                 return io_failure(&IoError::from(e));
             }
         }
@@ -550,8 +610,14 @@ fn follow(url: &str, o: &Options) -> ExitCode {
 
 #[cfg(not(feature = "http"))]
 fn follow(_: &str, _: &Options) -> ExitCode {
-    eprintln!("sse-cat: --url needs the `http` feature (cargo install --path sse-cat enables it)");
+    note("--url needs the `http` feature (cargo install --path sse-cat enables it)");
     ExitCode::from(2)
+}
+
+/// A message on standard error; a closed standard error is no reason to
+/// stop (or to panic, as `eprintln!` would).
+fn note(message: &str) {
+    let _ = writeln!(io::stderr(), "sse-cat: {message}");
 }
 
 /// Reports an I/O error; a closed output (`sse-cat ... | head`) is not
@@ -561,8 +627,8 @@ fn io_failure(e: &IoError) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     match &e.file {
-        Some(f) => eprintln!("sse-cat: {f}: {}", e.error),
-        None => eprintln!("sse-cat: {}", e.error),
+        Some(f) => note(&format!("{f}: {}", e.error)),
+        None => note(&e.error.to_string()),
     }
     ExitCode::from(1)
 }
@@ -571,7 +637,7 @@ fn main() -> ExitCode {
     let o = match parse_args() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("sse-cat: {e}\nTry 'sse-cat --help'.");
+            note(&format!("{e}\nTry 'sse-cat --help'."));
             return ExitCode::from(2);
         }
     };
@@ -583,7 +649,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(EncodeError::Io(e)) => io_failure(&e),
             Err(EncodeError::Bad(line, msg)) => {
-                eprintln!("sse-cat: line {line}: {msg}");
+                note(&format!("line {line}: {msg}"));
                 ExitCode::from(2)
             }
         }

@@ -204,12 +204,13 @@ fn exit_statuses() {
     assert_eq!(run(&["/nonexistent/stream"], b"").status.code(), Some(1));
 }
 
-/// Live input: each event reaches standard output before the next one is
-/// even written. The test waits for each line, so a tool that buffered its
-/// input would hang here (the harness's timeout), not pass by luck.
+/// Live input, with no flag: each event reaches standard output before the
+/// next one is even written. The test waits for each line, so a tool that
+/// buffered its output would hang here (the harness's timeout), not pass by
+/// luck.
 #[test]
 fn decodes_live_input_as_it_arrives() {
-    let mut child = spawn(&["--line-buffered"]);
+    let mut child = spawn(&[]);
     let mut input = child.stdin.take().unwrap();
     let mut output = BufReader::new(child.stdout.take().unwrap());
     for i in 0..5 {
@@ -370,6 +371,43 @@ fn a_closed_output_pipe_ends_quietly() {
     assert!(err.is_empty(), "{err}");
 }
 
+/// Both standard output and standard error closed (`sse-cat ... >&- 2>&-`,
+/// or both piped into a reader that left): status 0, no panic, even with
+/// notes to write.
+#[test]
+fn closed_stdout_and_stderr_end_quietly() {
+    // Notes for standard error: a line over the limit, an unterminated
+    // event.
+    let input = b"data: far too long a line\n\ndata: a\n\ndata: unterminated";
+    for close_stdout in [false, true] {
+        let mut child = Command::new(binary())
+            .args(["--max-line", "12"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stderr.take());
+        let stdout = child.stdout.take().unwrap();
+        if close_stdout {
+            drop(stdout);
+        }
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(input);
+        drop(stdin);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "stdout closed too: {close_stdout}");
+    }
+}
+
+#[test]
+fn a_directory_given_as_file_is_named() {
+    let dir = std::env::temp_dir();
+    let o = run(&[dir.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(dir.to_str().unwrap()), "{}", stderr(&o));
+}
+
 /// `--url` follows a live endpoint: prints events as they come, and on
 /// reconnection sends `Last-Event-ID`; a 204 ends it with status 0.
 #[cfg(feature = "http")]
@@ -415,9 +453,10 @@ fn follows_a_url_with_reconnection() {
     let o = run(&["--url", &url, "-H", "X-Token: abc"], b"");
     let last_ids = server.join().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The retry line as the client applies it: 10 ms, clamped to 100.
     assert_eq!(
         stdout(&o),
-        "{\"event\":\"message\",\"data\":\"first\",\"id\":\"1\"}\n{\"event\":\"message\",\"data\":\"second\",\"id\":\"3\"}\n"
+        "{\"retry\":100}\n{\"event\":\"message\",\"data\":\"first\",\"id\":\"1\"}\n{\"event\":\"message\",\"data\":\"second\",\"id\":\"3\"}\n"
     );
     // The cut event 2 was dropped: the reconnection asked for what follows 1.
     assert_eq!(
@@ -425,4 +464,149 @@ fn follows_a_url_with_reconnection() {
         [None, Some("1".to_string()), Some("3".to_string())]
     );
     assert!(stderr(&o).contains("204"), "{}", stderr(&o));
+}
+
+/// A TLS server on 127.0.0.1 with a self-signed certificate for
+/// `localhost`, answering every request with `body`; its certificate's PEM.
+#[cfg(feature = "http")]
+fn tls_server(body: &'static str) -> (u16, String) {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pem = cert.cert.pem();
+    let der = cert.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![der], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if tls.read_exact(&mut byte).await.is_err() {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{body}"
+                    );
+                    let _ = tls.write_all(response.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+    });
+    (port, pem)
+}
+
+/// Runs sse-cat with `args` until its first line on standard error.
+#[cfg(feature = "http")]
+fn first_error_line(args: &[&str]) -> String {
+    let mut child = spawn(args);
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    line
+}
+
+/// `--url https://` with a private CA (`--cacert`): events arrive; without
+/// it, the error says TLS failed, and says why; a refused port and an
+/// unknown host are named as such.
+#[cfg(feature = "http")]
+#[test]
+fn follows_https_and_names_what_fails() {
+    let (port, pem) = tls_server("id: 1\ndata: over tls\n\n");
+    let dir = std::env::temp_dir().join(format!("sse-cat-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let url = format!("https://localhost:{port}/events");
+    let mut child = spawn(&["--url", &url, "--cacert", ca.to_str().unwrap()]);
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        line,
+        "{\"event\":\"message\",\"data\":\"over tls\",\"id\":\"1\"}\n"
+    );
+    // The public roots do not know this certificate.
+    let error = first_error_line(&["--url", &url]);
+    assert!(error.contains("TLS with localhost failed"), "{error}");
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    // A port nobody listens on, a name that does not resolve.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let error = first_error_line(&["--url", &format!("http://{closed}/")]);
+    assert!(
+        error.contains(&format!("connection refused by {closed}")),
+        "{error}"
+    );
+    let error = first_error_line(&["--url", "http://no-such-host.invalid/"]);
+    assert!(
+        error.contains("cannot resolve no-such-host.invalid"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn what_does_not_apply_to_a_live_stream_is_refused() {
+    for (flag, extra) in [
+        ("--raw", None),
+        ("--encode", None),
+        ("--chunk-size", Some("4")),
+        ("x.txt", None),
+    ] {
+        let mut args = vec!["--url", "http://127.0.0.1:9/", flag];
+        args.extend(extra);
+        let o = run(&args, b"");
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        assert!(
+            stderr(&o).contains("cannot be used with --url"),
+            "{flag}: {}",
+            stderr(&o)
+        );
+    }
+    let o = run(&["--url", "notaurl"], b"");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("only http:// and https://"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["--version"], b"");
+    assert_eq!(
+        stdout(&o),
+        format!("sse-cat {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }

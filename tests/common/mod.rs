@@ -4,6 +4,7 @@
 
 #[cfg(feature = "bytes")]
 pub(crate) mod bytes_path;
+pub(crate) mod filter;
 pub(crate) mod io;
 pub(crate) mod model;
 

@@ -20,7 +20,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -29,31 +29,41 @@ use futures::executor::block_on;
 use futures::stream::{self, StreamExt};
 
 // ---------------------------------------------------------------------------
-// Counting allocator: allocations, current and peak heap.
+// Counting allocator: allocations, current and peak heap, counted only in
+// the one untimed run each measurement adds (`measure`). Timed runs pay a
+// relaxed load of `COUNTING` per allocation and nothing else: with the
+// counters' atomic read-modify-writes in every timed allocation, peers that
+// allocate per event ran up to 2.3x slower here than in a plain loop.
 
 struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Signed: a counted run may free memory allocated before counting began.
+static CURRENT: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        let now = CURRENT.fetch_add(l.size(), Relaxed) + l.size();
-        PEAK.fetch_max(now, Relaxed);
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+            let size = l.size() as isize;
+            let now = CURRENT.fetch_add(size, Relaxed) + size;
+            PEAK.fetch_max(now, Relaxed);
+        }
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        CURRENT.fetch_sub(l.size(), Relaxed);
+        if COUNTING.load(Relaxed) {
+            CURRENT.fetch_sub(l.size() as isize, Relaxed);
+        }
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        if n > l.size() {
-            let now = CURRENT.fetch_add(n - l.size(), Relaxed) + n - l.size();
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+            let grow = n as isize - l.size() as isize;
+            let now = CURRENT.fetch_add(grow, Relaxed) + grow;
             PEAK.fetch_max(now, Relaxed);
-        } else {
-            CURRENT.fetch_sub(l.size() - n, Relaxed);
         }
         unsafe { System.realloc(p, l, n) }
     }
@@ -90,12 +100,11 @@ fn warm(chunks: &[Bytes]) {
 /// which implementations ran before it.
 const MIN_MEASURE: Duration = Duration::from_millis(20);
 
-/// Runs `f` until [`MIN_MEASURE`] has passed (at least once): the time and
-/// allocations per run, the last run's result, and the peak heap of any.
+/// Runs `f` until [`MIN_MEASURE`] has passed (at least once), with the
+/// allocator's counters off: the time per run and the last run's result.
+/// Then one more run, untimed, with the counters on: its allocations and
+/// peak heap above the heap at its start.
 fn measure(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
-    let base = CURRENT.load(Relaxed);
-    PEAK.store(base, Relaxed);
-    let a0 = ALLOCS.load(Relaxed);
     let t = Instant::now();
     let mut reps = 0u32;
     let (events, data) = loop {
@@ -106,12 +115,18 @@ fn measure(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
         }
     };
     let time = t.elapsed() / reps;
+    let base = CURRENT.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let a0 = ALLOCS.load(Relaxed);
+    COUNTING.store(true, Relaxed);
+    std::hint::black_box(f());
+    COUNTING.store(false, Relaxed);
     Run {
         time,
         events,
         data,
-        allocs: (ALLOCS.load(Relaxed) - a0) / reps as usize,
-        peak: PEAK.load(Relaxed).saturating_sub(base),
+        allocs: ALLOCS.load(Relaxed) - a0,
+        peak: usize::try_from(PEAK.load(Relaxed) - base).unwrap_or(0),
     }
 }
 
@@ -148,6 +163,33 @@ impl futures::io::AsyncRead for ChunkReader<'_> {
             self.off = 0;
         }
         Poll::Ready(Ok(n))
+    }
+}
+
+/// A tokio `AsyncRead` returning at most one chunk per read.
+struct TokioChunkReader<'a> {
+    chunks: &'a [Bytes],
+    i: usize,
+    off: usize,
+}
+
+impl tokio::io::AsyncRead for TokioChunkReader<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let Some(c) = self.chunks.get(self.i) else {
+            return Poll::Ready(Ok(()));
+        };
+        let n = (c.len() - self.off).min(buf.remaining());
+        buf.put_slice(&c[self.off..self.off + n]);
+        self.off += n;
+        if self.off == c.len() {
+            self.i += 1;
+            self.off = 0;
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -219,6 +261,24 @@ fn ssewire_one_step(chunks: &[Bytes]) -> (usize, usize) {
     (n, d)
 }
 
+/// The borrowed decoder with the data validated as UTF-8 (`data_str`):
+/// most peers hand out `String`s, which costs them the same check.
+fn ssewire_borrowed_str(chunks: &[Bytes]) -> (usize, usize) {
+    let mut dec = ssewire::Decoder::new();
+    let (mut n, mut d) = (0, 0);
+    for c in chunks {
+        dec.feed_all(c, |step| {
+            if let Ok(ssewire::Item::Event(ev)) = step {
+                if let Ok(data) = ev.data_str() {
+                    n += 1;
+                    d += data.len();
+                }
+            }
+        });
+    }
+    (n, d)
+}
+
 /// The `Bytes` batch path: `BytesDecoder::feed_all` takes each chunk by
 /// reference and hands out items as it finds them.
 fn ssewire_bytes(chunks: &[Bytes]) -> (usize, usize) {
@@ -252,6 +312,44 @@ fn ssewire_bytes_iter(chunks: &[Bytes]) -> (usize, usize) {
         }
     }
     (n, d)
+}
+
+/// `stream::EventStream`: the `Stream` of events over a `Stream` of
+/// `Bytes` chunks, as a client over an HTTP body runs it.
+fn ssewire_event_stream(chunks: &[Bytes]) -> (usize, usize) {
+    block_on(async {
+        let mut s = ssewire::stream::EventStream::new(byte_stream(chunks));
+        let (mut n, mut d) = (0, 0);
+        while let Some(item) = s.next().await {
+            if let Ok(ev) = item {
+                n += 1;
+                d += ev.data().len();
+            }
+        }
+        (n, d)
+    })
+}
+
+/// `codec::SseCodec` under tokio-util's `FramedRead`, over an `AsyncRead`
+/// that returns one chunk per read (it copies into `FramedRead`'s buffer,
+/// as a socket read does).
+fn ssewire_codec(chunks: &[Bytes]) -> (usize, usize) {
+    block_on(async {
+        let reader = TokioChunkReader {
+            chunks,
+            i: 0,
+            off: 0,
+        };
+        let mut s = tokio_util::codec::FramedRead::new(reader, ssewire::codec::SseCodec::new());
+        let (mut n, mut d) = (0, 0);
+        while let Some(item) = s.next().await {
+            if let Ok(Ok(ssewire::bytes::BytesItem::Event(ev))) = item {
+                n += 1;
+                d += ev.data().len();
+            }
+        }
+        (n, d)
+    })
 }
 
 /// The `Bytes` path with sharing unbounded (`max_pin` off): what the
@@ -422,17 +520,20 @@ const DECODERS: &[(&str, Decode)] = &[
     ("memchr2 + copy baseline", memchr2_copy_baseline),
     ("ssewire (borrowed)", ssewire_borrowed),
     ("ssewire (borrowed, one step)", ssewire_one_step),
+    ("ssewire (borrowed, data_str)", ssewire_borrowed_str),
     ("ssewire (Bytes)", ssewire_bytes),
     ("ssewire (Bytes, iterator)", ssewire_bytes_iter),
+    ("ssewire EventStream (Stream)", ssewire_event_stream),
+    ("ssewire SseCodec (FramedRead, Stream)", ssewire_codec),
     ("ssewire (Bytes, max_pin off)", ssewire_bytes_pin_all),
     ("sse-core (&[u8])", sse_core_slice),
     ("sse-core (Bytes)", sse_core),
-    ("sse-stream", sse_stream),
-    ("sseer", sseer),
+    ("sse-stream (Stream)", sse_stream),
+    ("sseer (Stream)", sseer),
     ("sse-parse", sse_parse),
-    ("eventsource-stream", eventsource_stream),
-    ("sse-codec", sse_codec),
-    ("async-sse", async_sse),
+    ("eventsource-stream (Stream)", eventsource_stream),
+    ("sse-codec (Stream)", sse_codec),
+    ("async-sse (Stream)", async_sse),
     ("tokio_sse_codec", tokio_sse_codec),
 ];
 
@@ -651,6 +752,13 @@ fn mbps(bytes: usize, t: Duration) -> f64 {
     bytes as f64 / t.as_secs_f64() / 1e6
 }
 
+/// A row whose API is a `Stream` of events (ssewire's streaming adapters
+/// and the peers that offer only that): compared with the fastest such
+/// peer as well.
+fn is_stream(name: &str) -> bool {
+    name.contains("(Stream)") || name.contains(", Stream)")
+}
+
 /// A row for a crate other than ssewire and the baselines.
 fn is_peer(name: &str) -> bool {
     !name.starts_with("ssewire") && !is_baseline(name)
@@ -761,6 +869,12 @@ fn main_with(args: Vec<String>) {
             "--impl" => only_impl = args.next(),
             "--chunking" => only_chunking = args.next(),
             "--budget" => budget = Duration::from_secs_f64(args.next().unwrap().parse().unwrap()),
+            // Only the gateway tables (proxy pass-through, tower layer).
+            "--gateway" => {
+                proxy_section(rounds, only.as_deref());
+                layer_section(rounds);
+                return;
+            }
             _ => panic!("unknown argument {a}"),
         }
     }
@@ -776,9 +890,9 @@ fn main_with(args: Vec<String>) {
     };
     println!("## Decoders\n");
     println!("Profile: {profile}. Rounds: {rounds}, interleaved; the median round is shown. Cut-off budget per run: {budget:?}.");
-    println!("× memchr2: speed relative to counting line ends with memchr2. × fastest peer: speed relative to the fastest correct other crate in the same cell.\n");
-    println!("| workload | chunking | implementation | MB/s | events/s | × memchr2 | × fastest peer | allocs/event | peak heap | check |");
-    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("× memchr2: speed relative to counting line ends with memchr2. × fastest peer: speed relative to the fastest correct other crate in the same cell. × fastest Stream peer (rows whose API is a `Stream`): relative to the fastest correct other crate used through its `Stream` API.\n");
+    println!("| workload | chunking | implementation | MB/s | events/s | × memchr2 | × fastest peer | × fastest Stream peer | allocs/event | peak heap | check |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for w in workloads::all() {
         if only.as_deref().is_some_and(|o| o != w.name) {
             continue;
@@ -837,18 +951,21 @@ fn main_with(args: Vec<String>) {
             }
             let correct = |r: &Run| r.events == w.events && r.data == w.data_bytes;
             let base = cells[0].median().map(|b| b.time);
-            let fastest_peer = DECODERS
-                .iter()
-                .zip(&cells)
-                .filter(|((name, _), _)| is_peer(name))
-                .filter_map(|(_, c)| c.median().filter(correct))
-                .map(|r| r.time)
-                .min();
+            let fastest = |stream_only: bool| {
+                DECODERS
+                    .iter()
+                    .zip(&cells)
+                    .filter(|((name, _), _)| is_peer(name) && (!stream_only || is_stream(name)))
+                    .filter_map(|(_, c)| c.median().filter(correct))
+                    .map(|r| r.time)
+                    .min()
+            };
+            let (fastest_peer, fastest_stream_peer) = (fastest(false), fastest(true));
             for (i, (name, _)) in DECODERS.iter().enumerate() {
                 let c = &cells[i];
                 if let Some((bytes, t)) = c.cut {
                     println!(
-                        "| {} | {cname} | {name} | cut off: {:.0} MB/s on the first {:.1} MB | | | | | | too slow |",
+                        "| {} | {cname} | {name} | cut off: {:.0} MB/s on the first {:.1} MB | | | | | | | too slow |",
                         w.name,
                         mbps(bytes, t),
                         bytes as f64 / 1e6
@@ -859,6 +976,12 @@ fn main_with(args: Vec<String>) {
                 let ratio = base.map_or(0.0, |b| b.as_secs_f64() / r.time.as_secs_f64());
                 let vs_peer = match fastest_peer {
                     Some(p) if !is_baseline(name) => {
+                        format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64())
+                    }
+                    _ => "-".to_string(),
+                };
+                let vs_stream = match fastest_stream_peer {
+                    Some(p) if is_stream(name) => {
                         format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64())
                     }
                     _ => "-".to_string(),
@@ -879,7 +1002,7 @@ fn main_with(args: Vec<String>) {
                     r.allocs as f64 / w.events as f64
                 };
                 println!(
-                    "| {} | {cname} | {name} | {:.0} | {:.0} | {:.2} | {vs_peer} | {:.2} | {} KiB | {check} |",
+                    "| {} | {cname} | {name} | {:.0} | {:.0} | {:.2} | {vs_peer} | {vs_stream} | {:.2} | {} KiB | {check} |",
                     w.name,
                     mbps(w.bytes.len(), r.time),
                     w.events as f64 / r.time.as_secs_f64(),
@@ -897,7 +1020,7 @@ fn main_with(args: Vec<String>) {
     println!("\n## Encoders\n");
     println!("| workload | implementation | MB/s (output) | events/s | × concatenation | allocs/event | check |");
     println!("|---|---|---:|---:|---:|---:|---|");
-    for w in [workloads::llm(), workloads::multiline(), workloads::big()] {
+    for w in workloads::all() {
         if only.as_deref().is_some_and(|o| o != w.name) {
             continue;
         }
@@ -944,6 +1067,7 @@ fn main_with(args: Vec<String>) {
         }
     }
     proxy_section(rounds, only.as_deref());
+    layer_section(rounds);
     eprintln!("finished in {:.0?}", started.elapsed());
 }
 
@@ -993,32 +1117,76 @@ fn proxy_section(rounds: usize, only: Option<&str>) {
             });
             *out = n;
         };
-        let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
-        let mut lens = [0usize; 2];
+        // The same through `ReconnectingProxyBody`: one upstream connection
+        // that delivers every chunk; read until every byte came (after
+        // that the body would wait to reconnect).
+        let total = w.bytes.len();
+        let resuming = |out: &mut usize| {
+            use ssewire::body::{ReconnectingProxyBody, UpstreamConfig};
+            use ssewire::client::{Opened, RequestHeaders};
+            let connect = |_: RequestHeaders| {
+                std::future::ready(Ok::<_, std::convert::Infallible>(Opened {
+                    status: 200,
+                    content_type: Some(b"text/event-stream".to_vec()),
+                    retry_after: None,
+                    body: stream::iter(chunks.iter().cloned().map(Ok)),
+                }))
+            };
+            let body = ReconnectingProxyBody::new(
+                connect,
+                |_: &ssewire::Event<'_>| Verdict::Pass,
+                |_| std::future::ready(()),
+                &UpstreamConfig::default(),
+            );
+            let mut body = std::pin::pin!(body);
+            let mut n = 0;
+            block_on(async {
+                while n < total {
+                    let Some(frame) = body.frame().await else {
+                        break;
+                    };
+                    if let Ok(d) = frame.unwrap().into_data() {
+                        n += d.len();
+                    }
+                }
+            });
+            *out = n;
+        };
+        let mut runs: [Vec<Run>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        let mut lens = [0usize; 3];
         for _ in 0..rounds {
             let mut n = 0;
-            warm(&chunks);
-            runs[0].push(measure(&mut || {
-                plain(&mut n);
-                (w.events, n)
-            }));
-            lens[0] = n;
-            warm(&chunks);
-            runs[1].push(measure(&mut || {
-                proxied(&mut n);
-                (w.events, n)
-            }));
-            lens[1] = n;
+            // `SSEWIRE_COMPARE_ROW=N` runs only row N (for profiling).
+            let row = std::env::var("SSEWIRE_COMPARE_ROW")
+                .ok()
+                .and_then(|v| v.parse().ok());
+            let rows: [&dyn Fn(&mut usize); 3] = [&plain, &proxied, &resuming];
+            for (i, f) in rows.iter().enumerate() {
+                if row.is_some_and(|r: usize| r != i) {
+                    continue;
+                }
+                warm(&chunks);
+                runs[i].push(measure(&mut || {
+                    f(&mut n);
+                    (w.events, n)
+                }));
+                lens[i] = n;
+            }
         }
         let median = |rs: &mut Vec<Run>| {
             rs.sort_by_key(|r| r.time);
             rs[rs.len() / 2]
         };
+        if runs.iter().any(Vec::is_empty) {
+            continue;
+        }
         let base = median(&mut runs[0]);
         let prox = median(&mut runs[1]);
+        let resumed = median(&mut runs[2]);
         for (name, r, len) in [
             ("plain body copy", base, lens[0]),
             ("ssewire ProxyBody (pass all)", prox, lens[1]),
+            ("ssewire ReconnectingProxyBody (pass all)", resumed, lens[2]),
         ] {
             let check = if len == w.bytes.len() {
                 "ok"
@@ -1034,4 +1202,92 @@ fn proxy_section(rounds: usize, only: Option<&str>) {
             );
         }
     }
+}
+
+/// `SseFilterLayer` on a response that is not an event stream: what the
+/// layer adds per request and response (its header check and wrapping),
+/// against the same service without it.
+fn layer_section(rounds: usize) {
+    use ssewire::body::{SseFilterLayer, Verdict};
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tower_layer::Layer;
+    use tower_service::Service;
+    println!("\n## tower layer on a non-SSE response\n");
+    println!("| service | ns per request | added by the layer (ns) |");
+    println!("|---|---:|---:|");
+    #[derive(Clone)]
+    struct Json;
+    impl Service<http::Request<()>> for Json {
+        type Response = http::Response<http_body_util::Full<Bytes>>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+            let mut r = http::Response::new(http_body_util::Full::new(Bytes::from_static(b"{}")));
+            r.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+            std::future::ready(Ok(r))
+        }
+    }
+    const N: usize = 100_000;
+    let mut cx = Context::from_waker(Waker::noop());
+    let run = |svc: &mut dyn FnMut(&mut Context<'_>) -> usize, cx: &mut Context<'_>| {
+        let mut n = 0;
+        for _ in 0..N {
+            n += svc(cx);
+        }
+        (N, n)
+    };
+    let mut bare = Json;
+    let mut layered = SseFilterLayer::new(|_: &ssewire::Event<'_>| Verdict::Pass).layer(Json);
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let mut added: Vec<f64> = Vec::new();
+    let ns = |t: Duration| t.as_secs_f64() * 1e9 / N as f64;
+    // A few nanoseconds per call: more rounds than the decoders get, and
+    // the median of each round's difference.
+    let rounds = rounds.max(15);
+    for _ in 0..rounds {
+        let r = measure(&mut || {
+            run(
+                &mut |cx| {
+                    let mut f = std::pin::pin!(bare.call(http::Request::new(())));
+                    match f.as_mut().poll(cx) {
+                        Poll::Ready(Ok(r)) => r.status().as_u16() as usize,
+                        _ => 0,
+                    }
+                },
+                &mut cx,
+            )
+        });
+        times[0].push(r.time);
+        let r = measure(&mut || {
+            run(
+                &mut |cx| {
+                    let mut f = std::pin::pin!(layered.call(http::Request::new(())));
+                    match f.as_mut().poll(cx) {
+                        Poll::Ready(Ok(r)) => r.status().as_u16() as usize,
+                        _ => 0,
+                    }
+                },
+                &mut cx,
+            )
+        });
+        times[1].push(r.time);
+        added.push(ns(r.time) - ns(times[0][times[0].len() - 1]));
+    }
+    for t in &mut times {
+        t.sort();
+    }
+    added.sort_by(f64::total_cmp);
+    let (a, b) = (ns(times[0][rounds / 2]), ns(times[1][rounds / 2]));
+    println!("| bare service | {a:.1} | |");
+    println!(
+        "| with SseFilterLayer | {b:.1} | {:.1} (median of {rounds} rounds' differences) |",
+        added[rounds / 2]
+    );
 }

@@ -18,6 +18,12 @@
 //! no alignment. CI runs this module's tests under Miri.
 #![allow(unsafe_code)]
 
+/// Whether `b` ends a line (CR or LF).
+#[inline(always)]
+pub(crate) fn is_eol(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
+
 /// Bit `i` set when `block[i]` is CR or LF.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
@@ -59,7 +65,7 @@ pub(crate) fn eol_mask16_scalar(block: &[u8; 16]) -> u32 {
     block
         .iter()
         .enumerate()
-        .filter(|&(_, &b)| crate::scan::is_eol(b))
+        .filter(|&(_, &b)| is_eol(b))
         .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 

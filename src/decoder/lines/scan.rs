@@ -25,6 +25,7 @@
 //! found without touching the state at all ([`Scanner::next_in_chunk`]):
 //! that is the hot path.
 
+use super::simd::{self, is_eol};
 use crate::buffer::Buffer;
 
 /// The UTF-8 byte order mark.
@@ -32,7 +33,7 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// Where the scanner stands between chunks; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
+enum State {
     /// At the start of the stream, with this many BOM bytes matched.
     Bom(u8),
     /// At the start of a line.
@@ -78,7 +79,7 @@ pub(crate) enum Scan {
 /// lines end. Where SSE2 is enabled at compile time (every x86_64 target),
 /// a haystack of at most 64 bytes (the end of a chunk; at 61-byte chunks,
 /// every search) is then checked 16 bytes at a time with a compare mask
-/// ([`crate::simd::eol_mask16`]): no call, no set-up, the last block
+/// ([`simd::eol_mask16`]): no call, no set-up, the last block
 /// overlapping. Otherwise memchr: on x86_64 with AVX2 (detected at run time
 /// with `std`, or enabled at compile time) its prepared AVX2 searcher,
 /// which saves `memchr2`'s per-call dispatch and set-up; else
@@ -109,12 +110,6 @@ fn word_eols(w: u64) -> u64 {
     const CR: u64 = u64::from_ne_bytes([b'\r'; 8]);
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     zero(w ^ LF) | zero(w ^ CR)
-}
-
-/// Whether `b` ends a line (CR or LF).
-#[inline(always)]
-pub(crate) fn is_eol(b: u8) -> bool {
-    b == b'\n' || b == b'\r'
 }
 
 /// The first CR or LF in `hay`, one byte at a time (for the last few bytes).
@@ -202,10 +197,10 @@ impl EolFinder {
                 // Fewer than 16 bytes left: the last 16 of `hay`, shifted
                 // past the bytes already checked.
                 let last = hay.last_chunk::<16>()?;
-                let mask = crate::simd::eol_mask16(last) >> (at - (n - 16));
+                let mask = simd::eol_mask16(last) >> (at - (n - 16));
                 return (mask != 0).then(|| at + mask.trailing_zeros() as usize);
             };
-            let mask = crate::simd::eol_mask16(block);
+            let mask = simd::eol_mask16(block);
             if mask != 0 {
                 return Some(at + mask.trailing_zeros() as usize);
             }
@@ -247,12 +242,12 @@ impl EolFinder {
 /// The line splitter's state between chunks.
 #[derive(Debug, Clone)]
 pub(crate) struct Scanner {
-    pub(crate) finder: EolFinder,
-    pub(crate) state: State,
+    finder: EolFinder,
+    state: State,
     /// Bytes examined so far (debug builds only, for the linear-time tests):
     /// every input byte once, never more.
     #[cfg(debug_assertions)]
-    pub(crate) scanned: u64,
+    scanned: u64,
 }
 
 impl Default for Scanner {
@@ -270,6 +265,25 @@ impl Scanner {
     /// Back to the start of a new stream (a BOM is expected again).
     pub(crate) fn reset(&mut self) {
         self.state = State::Bom(0);
+    }
+
+    /// At the start of a line, with nothing pending (not even the LF of a
+    /// split CRLF): the hot loop may run.
+    #[inline(always)]
+    pub(crate) fn at_line_start(&self) -> bool {
+        self.state == State::LineStart
+    }
+
+    /// Inside a line whose first bytes are in the line buffer.
+    #[inline(always)]
+    pub(crate) fn in_line(&self) -> bool {
+        self.state == State::Partial
+    }
+
+    /// Bytes examined so far (debug builds only).
+    #[cfg(debug_assertions)]
+    pub(crate) fn scanned(&self) -> u64 {
+        self.scanned
     }
 
     /// True when bytes of an unfinished line are held (or being skipped).

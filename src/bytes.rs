@@ -300,7 +300,7 @@ impl Raw {
             self.overflow = true;
             self.pending = BytesMut::new();
         } else {
-            self.pending.extend_from_slice(rest);
+            crate::buffer::extend_bytes(&mut self.pending, rest);
         }
     }
 
@@ -323,7 +323,7 @@ impl Raw {
         if self.pending.is_empty() {
             return Ok(Some(chunk.slice(start..end)));
         }
-        self.pending.extend_from_slice(&chunk[start..end]);
+        crate::buffer::extend_bytes(&mut self.pending, &chunk[start..end]);
         Ok(Some(self.pending.split().freeze()))
     }
 
@@ -346,7 +346,14 @@ impl Raw {
 /// Bytes copied out of the decoder's buffers (data joined from several
 /// lines or straddling chunks, a new last event id) are carved from one
 /// shared block of this size, so that a copy costs no allocation of its own.
-const COPY_BLOCK: usize = 16 * 1024;
+const COPY_BLOCK: usize = 4 * 1024;
+
+/// Fields shorter than this are copied (into a block) rather than shared
+/// with their chunk: a chunk may be a slice of a much larger allocation
+/// (an HTTP stack's read buffer), which `Bytes` does not show, and a
+/// retained small field would keep all of it alive. (Unless `max_pin` is
+/// `usize::MAX`: share always.)
+const SHARE_MIN: usize = 1024;
 
 /// `chunk[r]` shared with it (an empty range: no reference at all).
 #[inline(always)]
@@ -390,15 +397,60 @@ struct Held {
     late: Option<Result<BytesItem, DecodeError>>,
 }
 
-/// Turns the decoder's steps into [`BytesItem`]s for one chunk.
+/// The data of the event the decoder just dispatched, `len` bytes at
+/// address `at` in one of its buffers: split off that buffer, without a
+/// copy, when the buffer's memory is at most `max_pin` (the returned bytes
+/// keep it alive); else lent, to be copied. `None` when it lies in neither
+/// buffer (it was in the chunk). `pinned`: the most memory a buffer split
+/// earlier may be the rest of (see [`Convert::pinned`]); raised here when
+/// this split leaves the rest of a larger allocation behind.
+///
+/// What is left of a buffer split this way is the rest of the same
+/// allocation, which the returned bytes keep alive and which its capacity
+/// does not show. It is kept: once the bytes are dropped, the buffer takes
+/// the whole memory up again when it next grows (no allocation per event).
+fn take_data<'a>(
+    dec: &'a mut BytesBufDecoder,
+    (at, len): (usize, usize),
+    max_pin: usize,
+    max_idle: usize,
+    pinned: &mut usize,
+) -> Option<Result<BytesMut, &'a [u8]>> {
+    use bytes::Buf;
+    let buf = dec.buffer_holding(at, len)?;
+    let start = at - buf.as_ptr() as usize;
+    // A buffer that may be the rest of a larger allocation is judged by it.
+    let allocation = buf.capacity().max(*pinned);
+    if allocation > max_pin {
+        return Some(Err(&buf[start..start + len]));
+    }
+    let mut held = buf.split_to(start + len);
+    held.advance(start);
+    buf.clear();
+    if allocation > max_idle {
+        *pinned = allocation;
+    }
+    Some(Ok(held))
+}
+
+/// Turns the decoder's items into [`BytesItem`]s for one chunk.
 #[derive(Debug)]
 struct Convert {
     raw: Option<Raw>,
     report_blanks: bool,
     sharer: Sharer,
     /// An event whose data is to be taken from the decoder, held back
-    /// while the decoder stops right after the step that dispatched it.
+    /// while the decoder stops right after the item that dispatched it.
     held: Option<Held>,
+    /// See [`Config::max_idle_buffer`].
+    max_idle: usize,
+    /// Data was split off a decoder buffer whose allocation was this large
+    /// (above `max_idle`; 0: none since the decoder was last wholly idle):
+    /// what is left of that buffer is the rest of that allocation, which
+    /// its capacity does not show. Further splits are judged by it, and
+    /// the decoder's idle buffers are all released at each chunk's end
+    /// until none is in use (then no such rest can be left).
+    pinned: usize,
 }
 
 /// Turns borrowed events into [`BytesEvent`]s: fields inside the chunk are
@@ -533,8 +585,12 @@ impl Sharer {
             return Some(0..0);
         }
         let at = (part.as_ptr() as usize).wrapping_sub(chunk.as_ptr() as usize);
-        (inside(chunk, part) && chunk.len() <= self.max_pin.max(part.len().saturating_mul(4)))
-            .then(|| at..at + part.len())
+        let share = if self.max_pin == usize::MAX {
+            true
+        } else {
+            part.len() >= SHARE_MIN && chunk.len() <= self.max_pin.max(part.len().saturating_mul(4))
+        };
+        (share && inside(chunk, part)).then(|| at..at + part.len())
     }
 
     /// `part` as `Bytes`, shared at `at` or else copied (room already
@@ -587,6 +643,31 @@ impl Sharer {
         self.copies.extend_from_slice(part);
         self.copies.split().freeze()
     }
+
+    /// The chunk is used up: give back a block made larger than
+    /// [`COPY_BLOCK`] for a large copy (what was copied into it stays with
+    /// the events that hold it), and forget a kept id larger than `keep`
+    /// (the decoder keeps the id too: an idle decoder holds it once).
+    #[inline]
+    pub(crate) fn idle(&mut self, keep: usize) {
+        if self.copies.capacity().max(self.spare.capacity()) > COPY_BLOCK
+            || self.last_id.as_ref().is_some_and(|id| id.len() > keep)
+        {
+            self.release(keep);
+        }
+    }
+
+    #[cold]
+    fn release(&mut self, keep: usize) {
+        for block in [&mut self.copies, &mut self.spare] {
+            if block.capacity() > COPY_BLOCK {
+                *block = BytesMut::new();
+            }
+        }
+        if self.last_id.as_ref().is_some_and(|id| id.len() > keep) {
+            self.last_id = None;
+        }
+    }
 }
 
 impl Convert {
@@ -637,6 +718,10 @@ impl Convert {
         if end == chunk.len() {
             if let Some(raw) = &mut self.raw {
                 raw.keep_rest(chunk);
+            }
+            self.sharer.idle(self.max_idle);
+            if self.pinned > 0 && dec.release_all_idle() {
+                self.pinned = 0;
             }
         }
         end
@@ -707,7 +792,7 @@ impl Convert {
             return;
         };
         let max_pin = self.sharer.max_pin.max(len.saturating_mul(4));
-        ev.data = match dec.take_held(addr, len, max_pin) {
+        ev.data = match take_data(dec, (addr, len), max_pin, self.max_idle, &mut self.pinned) {
             Some(Ok(held)) => held.freeze(),
             Some(Err(lent)) => {
                 self.sharer.make_room(lent.len());
@@ -773,11 +858,12 @@ impl Convert {
 /// use bytes::Bytes;
 /// use ssewire::bytes::{BytesDecoder, BytesItem};
 ///
-/// let chunk = Bytes::from_static(b"data: shared\n\n");
+/// // A 2 KiB data line: shared with the chunk (short fields are copied).
+/// let chunk = Bytes::from(format!("data: {}\n\n", "x".repeat(2048)));
 /// let mut dec = BytesDecoder::new();
 /// dec.push(chunk.clone());
 /// let Some(Ok(BytesItem::Event(ev))) = dec.next() else { panic!() };
-/// assert_eq!(&ev.data()[..], b"shared");
+/// assert_eq!(ev.data().len(), 2048);
 /// // The data points into the chunk's memory: no copy.
 /// assert_eq!(ev.data().as_ptr(), chunk[6..].as_ptr());
 /// assert!(dec.next().is_none());
@@ -814,17 +900,18 @@ impl BytesDecoder {
     /// A decoder with `config`, raw frames off.
     #[must_use]
     pub fn with_config(config: &Config) -> Self {
-        let mut dec = Decoder::with_buffers(crate::decoder::Buffers::default(), config);
-        let raw = config.raw_frames.map(|max| {
+        let mut decoding = config.clone();
+        if config.raw_frames.is_some() {
             // Every block's end is needed to cut its frame.
-            dec.blank_lines = true;
-            Raw {
-                start: 0,
-                pending: BytesMut::new(),
-                dropped: false,
-                overflow: false,
-                max,
-            }
+            decoding.blank_lines(true);
+        }
+        let dec = Decoder::with_buffers(crate::decoder::Buffers::default(), &decoding);
+        let raw = config.raw_frames.map(|max| Raw {
+            start: 0,
+            pending: BytesMut::new(),
+            dropped: false,
+            overflow: false,
+            max,
         });
         BytesDecoder {
             dec,
@@ -836,6 +923,8 @@ impl BytesDecoder {
                 report_blanks: config.blank_lines,
                 sharer: Sharer::new(config),
                 held: None,
+                max_idle: config.max_idle_buffer,
+                pinned: 0,
             },
         }
     }
@@ -1004,14 +1093,26 @@ mod tests {
     }
 
     #[test]
-    fn share_copies_only_outside_the_chunk() {
+    fn share_copies_short_parts_and_parts_outside_the_chunk() {
         let mut conv = Sharer::new(&Config::default());
-        let chunk = Bytes::from_static(b"hello world");
+        let chunk = Bytes::from([b'h'; 6 + SHARE_MIN].to_vec());
         let inside = conv.share(&chunk, &chunk[6..]);
         assert_eq!(inside.as_ptr(), chunk[6..].as_ptr());
-        let outside = conv.share(&chunk, b"world");
-        assert_eq!(outside, "world");
+        // Shorter than SHARE_MIN: copied, though inside the chunk.
+        let short = conv.share(&chunk, &chunk[6..6 + SHARE_MIN - 1]);
+        assert_eq!(short, chunk[6..6 + SHARE_MIN - 1]);
+        assert_ne!(short.as_ptr(), chunk[6..].as_ptr());
+        let outside = conv.share(&chunk, &[b'h'; SHARE_MIN]);
+        assert_eq!(outside, chunk[6..]);
         assert_ne!(outside.as_ptr(), chunk[6..].as_ptr());
+        // `max_pin` at `usize::MAX` shares whatever lies inside.
+        let mut config = Config::default();
+        config.max_pin(usize::MAX);
+        let mut all = Sharer::new(&config);
+        assert_eq!(
+            all.share(&chunk, &chunk[6..7]).as_ptr(),
+            chunk[6..].as_ptr()
+        );
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! The fairness check of the comparison harness: two peers (sse-core and
+//! sse-stream) timed in a plain loop, in a process of their own, with the
+//! system allocator and each crate's default settings. Their MB/s here must
+//! match their rows in the main harness within noise; if the harness slowed
+//! them down, its tables would flatter ssewire.
+//!
+//! ```sh
+//! cd benches/compare && cargo run --release --bin standalone -- --rounds 5
+//! ```
+
+#[path = "../../../workloads/mod.rs"]
+mod workloads;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::executor::block_on;
+use futures::stream::{self, StreamExt};
+
+/// A peer's run: the data bytes of the events it decoded.
+type Run = fn(&[Bytes]) -> usize;
+
+fn sse_core(chunks: &[Bytes]) -> usize {
+    let mut dec = sse_core::SseDecoder::new();
+    let mut n = 0;
+    for c in chunks {
+        let mut buf: &[u8] = c;
+        while let Some(ev) = dec.next(&mut buf) {
+            if let Ok(sse_core::SseEvent::Message(m)) = ev {
+                n += m.data.len();
+            }
+        }
+    }
+    n
+}
+
+fn sse_stream(chunks: &[Bytes]) -> usize {
+    let input = stream::iter(chunks.iter().cloned().map(Ok::<_, std::io::Error>));
+    block_on(async {
+        let mut s = sse_stream::SseByteStream::new(input);
+        let mut n = 0;
+        while let Some(item) = s.next().await {
+            if let Ok(sse_stream::Sse {
+                data: Some(data), ..
+            }) = item
+            {
+                n += data.len();
+            }
+        }
+        n
+    })
+}
+
+/// Mean time per run over at least 20 ms of runs.
+fn time(f: Run, chunks: &[Bytes], want: usize) -> Duration {
+    let t = Instant::now();
+    let mut reps = 0u32;
+    loop {
+        assert_eq!(std::hint::black_box(f(chunks)), want, "data bytes");
+        reps += 1;
+        if t.elapsed() >= Duration::from_millis(20) {
+            return t.elapsed() / reps;
+        }
+    }
+}
+
+fn main() {
+    let mut rounds = 5;
+    let mut only: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
+            "--only" => only = args.next(),
+            _ => panic!("unknown argument {a}"),
+        }
+    }
+    println!("| workload | chunking | implementation | MB/s (median of {rounds}) |");
+    println!("|---|---|---|---:|");
+    let peers: [(&str, Run); 2] = [
+        ("sse-core (&[u8])", sse_core),
+        ("sse-stream (Stream)", sse_stream),
+    ];
+    for w in workloads::all() {
+        if only.as_deref().is_some_and(|o| o != w.name) {
+            continue;
+        }
+        let all = Bytes::from(w.bytes.clone());
+        for (cname, size) in workloads::CHUNKINGS {
+            let chunks: Vec<Bytes> = workloads::chunks(&all, size)
+                .into_iter()
+                .map(|c| all.slice_ref(c))
+                .collect();
+            let mut times = vec![Vec::new(); peers.len()];
+            for _ in 0..rounds {
+                for (i, (_, f)) in peers.iter().enumerate() {
+                    times[i].push(time(*f, &chunks, w.data_bytes));
+                }
+            }
+            for (i, (name, _)) in peers.iter().enumerate() {
+                times[i].sort();
+                let t = times[i][rounds / 2];
+                let mbps = w.bytes.len() as f64 / t.as_secs_f64() / 1e6;
+                println!("| {} | {cname} | {name} | {mbps:.0} |", w.name);
+            }
+        }
+    }
+}
