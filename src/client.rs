@@ -246,6 +246,12 @@ pub fn is_event_stream(content_type: &[u8]) -> bool {
     trimmed.eq_ignore_ascii_case(b"text/event-stream")
 }
 
+/// Whether `id` goes out as a `Last-Event-ID` header: non-empty, a valid
+/// header value, at most `max` bytes.
+pub(crate) fn sendable_id(id: &[u8], max: usize) -> bool {
+    !id.is_empty() && id.len() <= max && crate::encode::is_header_safe(id)
+}
+
 /// Settings for an [`EventSource`]: a `Default` struct with `&mut self`
 /// setters, like [`Config`].
 #[derive(Clone, Debug)]
@@ -261,6 +267,7 @@ pub struct ClientConfig {
     idle_timeout: Option<Duration>,
     max_attempts: Option<u32>,
     retry_status: fn(u16) -> bool,
+    max_last_event_id: usize,
 }
 
 /// A jitter seed of this client's own (see [`ClientConfig::jitter`]).
@@ -335,6 +342,7 @@ impl Default for ClientConfig {
             idle_timeout: Some(ClientConfig::DEFAULT_IDLE_TIMEOUT),
             max_attempts: None,
             retry_status: never,
+            max_last_event_id: ClientConfig::DEFAULT_MAX_LAST_EVENT_ID,
         }
     }
 }
@@ -428,6 +436,25 @@ impl ClientConfig {
     /// Keep-alive comments count as bytes.
     pub fn idle_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// The default [`ClientConfig::max_last_event_id`]: 4 KiB.
+    ///
+    /// Servers and proxies refuse request headers above a size of their
+    /// own (nginx answers `400` to a header line over 8 KiB by default),
+    /// and a client that resends an id it cannot get past them reconnects
+    /// for ever without making progress. Ids are usually short (counters,
+    /// UUIDs, Redis stream ids); 4 KiB leaves room for cursors.
+    pub const DEFAULT_MAX_LAST_EVENT_ID: usize = 4096;
+
+    /// The longest last event id sent back as `Last-Event-ID` (default
+    /// [`ClientConfig::DEFAULT_MAX_LAST_EVENT_ID`], 4 KiB). A longer id is
+    /// kept (it is still [`EventSource::last_event_id`]) but not sent: the
+    /// request goes without the header, as it does for an id that cannot be
+    /// a header value, and the server starts the stream afresh.
+    pub fn max_last_event_id(&mut self, bytes: usize) -> &mut Self {
+        self.max_last_event_id = bytes;
         self
     }
 
@@ -545,11 +572,12 @@ impl<B: Buffer> EventSource<B> {
 
     /// The request headers to send: `Accept: text/event-stream`,
     /// `Cache-Control: no-cache` (what fetch's `no-store` mode sends), and
-    /// `Last-Event-ID` when the last event id is non-empty and can be a
-    /// header value. Names are lower case.
+    /// `Last-Event-ID` when the last event id is non-empty, can be a
+    /// header value and is no longer than
+    /// [`ClientConfig::max_last_event_id`]. Names are lower case.
     pub fn request_headers(&self) -> impl Iterator<Item = (&'static str, &[u8])> + '_ {
         let id = self.decoder.last_event_id();
-        let send_id = !id.is_empty() && crate::encode::is_header_safe(id);
+        let send_id = sendable_id(id, self.config.max_last_event_id);
         [
             ("accept", &b"text/event-stream"[..]),
             ("cache-control", b"no-cache"),
@@ -1190,6 +1218,26 @@ mod tests {
         es.set_last_event_id("caf\u{e9}".as_bytes()).unwrap();
         assert!(es.request_headers().any(|(n, _)| n == "last-event-id"));
         es.set_last_event_id(b"a\x7fb").unwrap();
+        assert!(!es.request_headers().any(|(n, _)| n == "last-event-id"));
+    }
+
+    #[test]
+    fn an_id_over_the_bound_is_kept_but_not_sent() {
+        let mut c = config();
+        c.max_last_event_id(8);
+        let mut es = EventSource::new(&c);
+        es.set_last_event_id(b"12345678").unwrap();
+        assert!(es
+            .request_headers()
+            .any(|(n, v)| n == "last-event-id" && v == b"12345678"));
+        es.set_last_event_id(b"123456789").unwrap();
+        assert!(!es.request_headers().any(|(n, _)| n == "last-event-id"));
+        assert_eq!(es.last_event_id(), b"123456789");
+        // The default bound: 4 KiB goes out, one byte more does not.
+        let mut es = EventSource::new(&config());
+        es.set_last_event_id(&[b'7'; 4096]).unwrap();
+        assert!(es.request_headers().any(|(n, _)| n == "last-event-id"));
+        es.set_last_event_id(&[b'7'; 4097]).unwrap();
         assert!(!es.request_headers().any(|(n, _)| n == "last-event-id"));
     }
 }

@@ -113,7 +113,7 @@ impl<'a> EventId<'a> {
         self.0
     }
 
-    /// True when this id can be sent back unchanged as a `Last-Message-ID`
+    /// True when this id can be sent back unchanged as a `Last-Event-ID`
     /// request header: no control characters other than tab, and no leading
     /// or trailing space or tab (HTTP strips those, so the server would see
     /// a different id). Bytes of 0x80 and above (UTF-8) are allowed as HTTP

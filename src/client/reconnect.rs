@@ -38,8 +38,9 @@ impl RequestHeaders {
     }
 
     /// The headers of an EventSource request that resumes after
-    /// `last_event_id` (sent when it is non-empty and a valid header
-    /// value), for a request you send yourself (a proxy's first one, say).
+    /// `last_event_id` (sent when it is non-empty, a valid header value
+    /// and at most [`ClientConfig::DEFAULT_MAX_LAST_EVENT_ID`] bytes), for
+    /// a request you send yourself (a proxy's first one, say).
     ///
     /// # Example
     /// ```
@@ -51,7 +52,7 @@ impl RequestHeaders {
     /// ```
     #[must_use]
     pub fn new(last_event_id: &[u8]) -> Self {
-        let send_id = !last_event_id.is_empty() && crate::encode::is_header_safe(last_event_id);
+        let send_id = super::sendable_id(last_event_id, ClientConfig::DEFAULT_MAX_LAST_EVENT_ID);
         let mut headers = vec![
             ("accept", b"text/event-stream".to_vec()),
             ("cache-control", b"no-cache".to_vec()),

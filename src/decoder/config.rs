@@ -6,7 +6,7 @@ use super::{Decoder, Item};
 #[cfg(doc)]
 use crate::DecodeError;
 
-/// Decoder settings: limits and which extra steps to report.
+/// Decoder settings: limits and which extra items to report.
 ///
 /// # Example
 /// ```
@@ -77,8 +77,8 @@ impl Config {
     }
 
     /// Report every blank line that dispatches no event as [`Item::Blank`]
-    /// (default `false`). With it, each block of the stream ends in exactly
-    /// one step (`Event` or `Blank`), which is what framing proxies need.
+    /// (default `false`). With it, each block of the stream ends in exactly one
+    /// item (`Event` or `Blank`), which is what framing proxies need.
     pub fn blank_lines(&mut self, on: bool) -> &mut Self {
         self.blank_lines = on;
         self
