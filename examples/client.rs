@@ -35,7 +35,7 @@ pub(crate) struct Session {
 
 /// One GET of `http://{addr}/events` with the machine's headers, over a new
 /// hyper connection.
-async fn connect(
+pub(crate) async fn connect(
     addr: String,
     headers: RequestHeaders,
 ) -> Result<Opened<futures::stream::BoxStream<'static, Result<Bytes, BoxError>>>, BoxError> {

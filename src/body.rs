@@ -7,7 +7,9 @@
 //!   [`Output`](crate::encode::Output), ...) encoded into one reused buffer
 //!   (no allocation per event once warm), items that are ready together
 //!   sent as one frame, and a keep-alive comment when nothing was sent for
-//!   an interval.
+//!   an interval. Items encoded once for many connections
+//!   ([`Encoded`](crate::encode::Encoded)) go out as they are: each
+//!   connection's frame is a clone of the same `Bytes`.
 //! - [`ProxyBody`] (proxies and gateways): an upstream event-stream body
 //!   decoded block by block; a closure sees each event and says pass,
 //!   drop or replace; everything passed goes out byte for byte, and the
@@ -30,7 +32,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use crate::timer::Sleeper;
 
-use crate::encode::{Encode, KEEP_ALIVE};
+use crate::encode::{Encode, Sealed, KEEP_ALIVE};
 
 /// The response headers an event stream needs behind real deployments:
 /// the media type, no caching, and no buffering by nginx-style proxies.
@@ -106,6 +108,9 @@ impl<S, K: Sleeper> EventBody<S, K> {
 pub struct EventBody<S, K: Sleeper = NoTimer> {
     stream: Pin<Box<S>>,
     buf: BytesMut,
+    /// An [`Encoded`](crate::encode::Encoded) item, sent as it is after
+    /// `buf`.
+    shared: Option<Bytes>,
     keep_alive: Option<KeepAlive<K>>,
     last_sent: Instant,
     done: bool,
@@ -130,6 +135,7 @@ where
         EventBody {
             stream: Box::pin(stream),
             buf: BytesMut::new(),
+            shared: None,
             keep_alive: None,
             last_sent: Instant::now(),
             done: false,
@@ -145,6 +151,7 @@ where
         EventBody {
             stream: self.stream,
             buf: self.buf,
+            shared: self.shared,
             keep_alive: Some(KeepAlive {
                 interval,
                 sleeper,
@@ -170,13 +177,19 @@ where
     S::Item: Encode,
     K: Sleeper,
 {
-    /// Encodes every item that is ready, up to [`COALESCE`] bytes.
+    /// Encodes every item that is ready, up to [`COALESCE`] bytes or an
+    /// item encoded already (which goes out as its own frame, uncopied).
     fn pull(&mut self, cx: &mut Context<'_>) {
-        while !self.done && self.buf.len() < COALESCE {
+        while !self.done && self.shared.is_none() && self.buf.len() < COALESCE {
             match self.stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => {
-                    crate::encode::encode_growable(&item, &mut self.buf);
-                }
+                Poll::Ready(Some(item)) => match item.shared() {
+                    Some(frame) => {
+                        self.shared = Some(frame.clone()).filter(|f| !f.is_empty());
+                    }
+                    None => {
+                        crate::encode::encode_growable(&item, &mut self.buf);
+                    }
+                },
                 Poll::Ready(None) => self.done = true,
                 Poll::Pending => return,
             }
@@ -233,6 +246,10 @@ where
         let this = self.get_mut();
         this.pull(cx);
         if this.buf.is_empty() {
+            if let Some(frame) = this.shared.take() {
+                this.sent();
+                return Poll::Ready(Some(Ok(Frame::data(frame))));
+            }
             if this.done {
                 return Poll::Ready(None);
             }
@@ -246,7 +263,7 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done && self.buf.is_empty()
+        self.done && self.buf.is_empty() && self.shared.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -350,6 +350,13 @@ mod private {
 
     pub trait Sealed {
         fn emit<S: Sink>(&self, sink: &mut S) -> Result<(), S::Error>;
+
+        /// The encoding, already made and shareable (only
+        /// [`Encoded`](super::Encoded) has one).
+        #[cfg(feature = "bytes")]
+        fn shared(&self) -> Option<&bytes::Bytes> {
+            None
+        }
     }
 }
 pub(crate) use private::{Sealed, Sink};
@@ -358,6 +365,11 @@ pub(crate) use private::{Sealed, Sink};
 mod owned;
 #[cfg(feature = "alloc")]
 pub use owned::OwnedMessage;
+#[cfg(feature = "bytes")]
+mod shared;
+#[cfg(feature = "bytes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
+pub use shared::Encoded;
 
 /// Calls `f` with each line of `text`, split at CRLF, LF and lone CR. An
 /// empty text, or a trailing line break, gives an empty last line.

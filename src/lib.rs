@@ -22,6 +22,7 @@
 //! | that client over reqwest | `client::event_stream` | `reqwest` |
 //! | a server on hyper, axum, ... | [`body::EventBody`] over a `Stream` of [`encode::OwnedMessage`]s, [`body::response_headers`] | `http-body` (+ `tokio` for keep-alives) |
 //! | an axum handler | return `body::EventBody` as it is (headers included) | `axum` |
+//! | a server with many connections, or many replicas | `encode::Encoded` (each event encoded once, every connection sends the same `Bytes`) in `body::EventBody`; `examples/cluster.rs` for replicas sharing a Redis stream | `http-body` |
 //! | a proxy or gateway over `http_body` | [`body::ProxyBody`] with a pass / drop / replace closure; `body::ReconnectingProxyBody` to reconnect upstream inside the client's response | `http-body` |
 //! | event filtering in a tower / axum stack | `body::SseFilterLayer` | `tower` |
 //! | a server, your own I/O | [`encode::Message`] (and [`encode::Comment`] for keep-alives, [`encode::Retry`]) written with [`encode::Encode`] into a reused buffer; [`encode::CONTENT_TYPE`] for the header | none |

@@ -15,7 +15,7 @@ use http_body::{Body, Frame};
 use http_body_util::{BodyExt, StreamBody};
 use ssewire::body::{EventBody, ProxyBody, Verdict};
 
-use ssewire::encode::{Comment, Message, Output, OwnedMessage, KEEP_ALIVE};
+use ssewire::encode::{Comment, Encoded, Message, Output, OwnedMessage, KEEP_ALIVE};
 
 /// Reads frames for `span` of (virtual) time; returns the data frames.
 async fn frames_for<B: Body<Data = Bytes> + Unpin>(body: &mut B, span: Duration) -> Vec<Bytes>
@@ -80,6 +80,40 @@ async fn items_ready_together_go_out_in_one_frame() {
         5 * "data: even\n\n".len() + 5 * "data: odd\n\n".len() + ": end\n".len()
     );
     assert!(body.is_end_stream());
+}
+
+#[tokio::test(start_paused = true)]
+async fn encoded_items_go_out_uncopied_one_frame_each() {
+    use ssewire::encode::{EventId, Retry};
+    let a = Encoded::new(&Message::new("one").id(EventId::new("1").unwrap()));
+    let b = Encoded::new(
+        &[
+            Output::Retry(Retry::new(500)),
+            Output::Message(Message::new("two")),
+        ][..],
+    );
+    let none: [Output<'_>; 0] = [];
+    let empty = Encoded::new(&none[..]);
+    let items = vec![a.clone(), empty, b.clone(), a.clone()];
+    // Two connections sending the same items.
+    for _ in 0..2 {
+        let mut body = EventBody::new(stream::iter(items.clone()).chain(stream::pending()))
+            .keep_alive(Duration::from_secs(15));
+        let frames = frames_for(&mut body, Duration::from_secs(16)).await;
+        let ptrs: Vec<_> = frames.iter().map(|f| f.as_ptr()).collect();
+        let expected = [a.as_bytes(), b.as_bytes(), a.as_bytes()];
+        assert_eq!(
+            &ptrs[..3],
+            expected.map(|e| e.as_ptr()),
+            "the same allocations, not copies"
+        );
+        assert_eq!(&frames[..3], expected, "in order, the empty one skipped");
+        assert_eq!(
+            frames[3..],
+            [Bytes::from_static(KEEP_ALIVE)],
+            "then the keep-alive timer runs"
+        );
+    }
 }
 
 /// A stream with every shape a proxy must keep: BOM, CRLF and CR, comments,
