@@ -282,60 +282,76 @@ impl Hub {
     /// so nothing is skipped.
     pub(crate) async fn start(client: &redis::Client, opts: &Options) -> redis::RedisResult<Hub> {
         let (tx, _) = broadcast::channel(opts.buffer.max(1));
-        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
-        let mut conn = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        // Start after the newest entry now: earlier ones are replayed from
-        // Redis by the connections that ask for them.
-        let mut last = retention(&mut conn, &opts.key)
-            .await?
-            .last
-            .unwrap_or(EntryId(0, 0));
-        let (hub, key) = (Hub { tx: tx.clone() }, opts.key.clone());
-        let client = client.clone();
-        tokio::spawn(async move {
-            loop {
-                let reply: redis::RedisResult<redis::Value> = redis::cmd("XREAD")
-                    .arg("COUNT")
-                    .arg(512)
-                    .arg("BLOCK")
-                    .arg(5000)
-                    .arg("STREAMS")
-                    .arg(&key)
-                    .arg(last.to_string())
-                    .query_async(&mut conn)
-                    .await;
-                match reply {
-                    Ok(redis::Value::Array(streams)) => {
-                        for s in &streams {
-                            let redis::Value::Array(pair) = s else {
-                                continue;
-                            };
-                            for entry in pair.get(1).map(entries).unwrap_or_default() {
-                                last = entry.id;
-                                // No receiver is not an error: nobody listens.
-                                let _ = tx.send((entry.id, entry.encode()));
-                            }
-                        }
-                    }
-                    Ok(_) => {} // BLOCK timed out: read again.
-                    Err(e) => {
-                        eprintln!("reading {key} from Redis failed: {e}; retrying");
-                        tokio::time::sleep(Duration::from_millis(250)).await;
-                        match client
-                            .get_multiplexed_async_connection_with_config(&config)
-                            .await
-                        {
-                            Ok(c) => conn = c,
-                            Err(e) => eprintln!("reconnecting to Redis failed: {e}"),
+        let sender = tx.clone();
+        follow(client, &opts.key, move |entry| {
+            // No receiver is not an error: nobody listens.
+            let _ = sender.send((entry.id, entry.encode()));
+        })
+        .await?;
+        Ok(Hub { tx })
+    }
+}
+
+/// Calls `f` with every entry of the stream `key` added from now on, in
+/// order, from a task reading Redis on a connection of its own (`XREAD
+/// BLOCK` holds it). Redis errors are logged and the read is retried from
+/// the last entry seen, so nothing is skipped.
+pub(crate) async fn follow(
+    client: &redis::Client,
+    key: &str,
+    mut f: impl FnMut(Entry) + Send + 'static,
+) -> redis::RedisResult<()> {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    // Start after the newest entry now: earlier ones are replayed from
+    // Redis by the connections that ask for them.
+    let mut last = retention(&mut conn, key)
+        .await?
+        .last
+        .unwrap_or(EntryId(0, 0));
+    let (client, key) = (client.clone(), key.to_string());
+    tokio::spawn(async move {
+        loop {
+            let reply: redis::RedisResult<redis::Value> = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(512)
+                .arg("BLOCK")
+                .arg(5000)
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(last.to_string())
+                .query_async(&mut conn)
+                .await;
+            match reply {
+                Ok(redis::Value::Array(streams)) => {
+                    for s in &streams {
+                        let redis::Value::Array(pair) = s else {
+                            continue;
+                        };
+                        for entry in pair.get(1).map(entries).unwrap_or_default() {
+                            last = entry.id;
+                            f(entry);
                         }
                     }
                 }
+                Ok(_) => {} // BLOCK timed out: read again.
+                Err(e) => {
+                    eprintln!("reading {key} from Redis failed: {e}; retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    match client
+                        .get_multiplexed_async_connection_with_config(&config)
+                        .await
+                    {
+                        Ok(c) => conn = c,
+                        Err(e) => eprintln!("reconnecting to Redis failed: {e}"),
+                    }
+                }
             }
-        });
-        Ok(hub)
-    }
+        }
+    });
+    Ok(())
 }
 
 /// Where a connection starts.

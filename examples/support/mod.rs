@@ -34,6 +34,12 @@ pub(crate) struct Limits {
     pub write_timeout: Duration,
     /// How long a graceful shutdown waits for connections to finish.
     pub drain_timeout: Duration,
+    /// HTTP/1.1: the most hyper buffers for one connection, each way (its
+    /// default is about 400 KiB). Written bytes past it wait in the body
+    /// instead, so a reader that stopped reading holds at most this much
+    /// here before the stream's own bound (a broadcast buffer, say) applies.
+    /// Request heads larger than this are refused.
+    pub buffer: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +49,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(5),
+            buffer: 32 * 1024,
         }
     }
 }
@@ -233,7 +240,8 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.buffer);
     builder
         .http2()
         .timer(TokioTimer::new())
