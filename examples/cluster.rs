@@ -190,6 +190,17 @@ fn bulk(v: &redis::Value) -> Option<&[u8]> {
     }
 }
 
+/// A connection for ordinary commands. Its replies may take up to 10 s
+/// (the redis crate's default gives up much sooner, which a replica busy
+/// with thousands of connections can exceed without anything being wrong).
+pub(crate) async fn connect(client: &redis::Client) -> redis::RedisResult<MultiplexedConnection> {
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(10)));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
 /// The entries after `after`, at most `count`, in order.
 pub(crate) async fn range_after(
     conn: &mut MultiplexedConnection,
@@ -506,7 +517,7 @@ impl Replica {
     ) -> redis::RedisResult<Replica> {
         let client = redis::Client::open(opts.redis.as_str())?;
         let hub = Hub::start(&client, &opts).await?;
-        let conn = client.get_multiplexed_async_connection().await?;
+        let conn = connect(&client).await?;
         Ok(Replica {
             hub,
             conn,
@@ -628,7 +639,7 @@ async fn run_publisher(
         }
     }
     let client = redis::Client::open(opts.redis.as_str())?;
-    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut conn = connect(&client).await?;
     for n in 1..=count {
         let id = publish(
             &mut conn,

@@ -493,7 +493,7 @@ async fn drive(args: Args) -> Result<(), BoxError> {
     );
     let publishing = async {
         let client = redis::Client::open(redis.1.as_str())?;
-        let mut conn = client.get_multiplexed_async_connection().await?;
+        let mut conn = cluster::connect(&client).await?;
         let data = "x".repeat(args.size);
         let mut interval = tokio::time::interval(Duration::from_nanos(1_000_000_000 / args.rate));
         // Warm up for a second, then measure.

@@ -74,11 +74,8 @@ impl Redis {
     }
 
     async fn conn(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap()
+        let client = redis::Client::open(self.url.as_str()).unwrap();
+        cluster::connect(&client).await.unwrap()
     }
 }
 
@@ -141,7 +138,7 @@ async fn publish(
     size: usize,
 ) -> Expected {
     let client = redis::Client::open(url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = cluster::connect(&client).await.unwrap();
     let mut sent = Vec::new();
     for n in numbers {
         let event = if n % 3 == 0 { "update" } else { "tick" };
