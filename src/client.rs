@@ -151,8 +151,9 @@ pub enum Signal<'a> {
     /// The server changed the reconnection time; the value is clamped to
     /// [`ClientConfig::retry_range`].
     Retry(Duration),
-    /// A decoder limit dropped an event; the stream goes on.
-    Dropped(DecodeError),
+    /// A decoder limit dropped an event; the stream goes on. The same name
+    /// as `ClientError::Decode` and `ReadError::Decode` in the layers above.
+    Decode(DecodeError),
     /// A comment line (the text after the colon, one leading space
     /// stripped), when the decoder reports comments
     /// ([`ClientConfig::comments`]). Keep-alives are comments; browsers
@@ -678,7 +679,7 @@ impl<B: Buffer> EventSource<B> {
             }
             Ok(Item::Comment(text)) => f(Signal::Comment(text)),
             Ok(_) => {}
-            Err(e) => f(Signal::Dropped(e)),
+            Err(e) => f(Signal::Decode(e)),
         });
     }
 
@@ -850,7 +851,7 @@ mod tests {
                 Signal::Open => "open".into(),
                 Signal::Event(ev) => alloc::format!("event {}", ev.data_lossy()),
                 Signal::Retry(d) => alloc::format!("retry {}ms", d.as_millis()),
-                Signal::Dropped(e) => alloc::format!("dropped {e}"),
+                Signal::Decode(e) => alloc::format!("dropped {e}"),
                 Signal::Comment(text) => alloc::format!("comment {}", crate::Lossy(text)),
                 Signal::Error { cause, retry_in } => {
                     alloc::format!("error {cause:?} {:?}", retry_in.map(|d| d.as_millis()))

@@ -409,7 +409,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
             }
             Signal::Open if signals => queue.push_back(Ok(ClientItem::Open)),
             Signal::Retry(delay) if signals => queue.push_back(Ok(ClientItem::Retry(delay))),
-            Signal::Dropped(e) => queue.push_back(Err(ClientError::Decode(e))),
+            Signal::Decode(e) => queue.push_back(Err(ClientError::Decode(e))),
             Signal::Error {
                 cause,
                 retry_in: Some(delay),
