@@ -405,6 +405,8 @@ struct Feed {
     /// skips what it covers.
     after: Option<EntryId>,
     replaying: bool,
+    /// The rest of the replay page being sent.
+    replay: std::collections::VecDeque<Entry>,
     retry_ms: u64,
     ended: bool,
 }
@@ -413,17 +415,23 @@ struct Feed {
 const PAGE: usize = 256;
 
 impl Feed {
-    /// The next frames, or `None` when the connection should end.
-    async fn next(&mut self) -> Option<Vec<Encoded>> {
+    /// The next frame, or `None` when the connection should end. A live
+    /// entry is the broadcast's frame itself: nothing is allocated or
+    /// encoded per connection.
+    async fn next(&mut self) -> Option<Encoded> {
         if self.ended {
             return None;
+        }
+        if let Some(entry) = self.replay.pop_front() {
+            return Some(entry.encode());
         }
         if self.replaying {
             let after = self.after.unwrap_or(EntryId(0, 0));
             match range_after(&mut self.conn, &self.key, after, PAGE).await {
                 Ok(page) if !page.is_empty() => {
                     self.after = page.last().map(|e| e.id);
-                    return Some(page.iter().map(Entry::encode).collect());
+                    self.replay.extend(page);
+                    return self.replay.pop_front().map(|e| e.encode());
                 }
                 Ok(_) => self.replaying = false,
                 Err(e) => {
@@ -439,7 +447,7 @@ impl Feed {
                         continue; // sent by the replay already
                     }
                     self.after = Some(id);
-                    return Some(vec![frame]);
+                    return Some(frame);
                 }
                 // Fell behind the broadcast: end, and come back by id.
                 Err(broadcast::error::RecvError::Lagged(_)) => return self.end_with_retry(),
@@ -448,9 +456,9 @@ impl Feed {
         }
     }
 
-    fn end_with_retry(&mut self) -> Option<Vec<Encoded>> {
+    fn end_with_retry(&mut self) -> Option<Encoded> {
         self.ended = true;
-        Some(vec![Encoded::new(&Retry::new(self.retry_ms))])
+        Some(Encoded::new(&Retry::new(self.retry_ms)))
     }
 }
 
@@ -481,14 +489,14 @@ pub(crate) async fn frames(
         rx,
         after,
         replaying,
+        replay: std::collections::VecDeque::new(),
         retry_ms: opts.retry_ms,
         ended: false,
     };
     let rest = stream::unfold(feed, |mut feed| async move {
-        let frames = feed.next().await?;
-        Some((stream::iter(frames), feed))
-    })
-    .flatten();
+        let frame = feed.next().await?;
+        Some((frame, feed))
+    });
     Ok(stream::iter(first).chain(rest))
 }
 
