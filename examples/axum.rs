@@ -36,8 +36,8 @@ fn ticks() -> impl Stream<Item = u64> + Send + 'static {
 async fn with_ssewire() -> impl IntoResponse {
     let events = ticks().map(|n| {
         OwnedMessage::new(format!("{{\"tick\":{n}}}"))
-            .event_type("tick")
-            .and_then(|m| m.id(n.to_string()))
+            .try_event_type("tick")
+            .and_then(|m| m.try_id(n.to_string()))
             .expect("no line breaks in these values")
     });
     EventBody::new(events).keep_alive(Duration::from_secs(15))

@@ -458,7 +458,9 @@ impl Feed {
 
     fn end_with_retry(&mut self) -> Option<Encoded> {
         self.ended = true;
-        Some(Encoded::new(&Retry::new(self.retry_ms)))
+        Some(Encoded::new(&Retry::new(std::time::Duration::from_millis(
+            self.retry_ms,
+        ))))
     }
 }
 

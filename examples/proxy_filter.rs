@@ -38,7 +38,7 @@ fn main() -> io::Result<()> {
     let mut out = io::BufWriter::new(stdout.lock());
     let mut dec =
         BytesDecoder::with_config(Config::default().raw_frames(Config::DEFAULT_MAX_FRAME_LEN));
-    let mut retries_in_block: Vec<u64> = Vec::new();
+    let mut retries_in_block: Vec<std::time::Duration> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = input.read(&mut buf)?;
@@ -48,17 +48,17 @@ fn main() -> io::Result<()> {
         dec.push(Bytes::copy_from_slice(&buf[..n]));
         for item in dec.by_ref() {
             match item {
-                Ok(BytesItem::Retry(ms)) => retries_in_block.push(ms),
+                Ok(BytesItem::Retry(time)) => retries_in_block.push(time),
                 Ok(BytesItem::Event(ev)) => {
                     let ty = ev.event_type();
                     let is = |t: &Option<String>| t.as_deref().is_some_and(|t| t.as_bytes() == ty);
                     if is(&drop_type) {
-                        for ms in retries_in_block.drain(..) {
-                            Retry::new(ms).encode_io(&mut out)?;
+                        for time in retries_in_block.drain(..) {
+                            Retry::new(time).encode_io(&mut out)?;
                         }
                     } else if is(&upper_type) {
-                        for ms in retries_in_block.drain(..) {
-                            Retry::new(ms).encode_io(&mut out)?;
+                        for time in retries_in_block.drain(..) {
+                            Retry::new(time).encode_io(&mut out)?;
                         }
                         let upper = ev.data().to_ascii_uppercase();
                         ev.to_encode().with_data(&upper).encode_io(&mut out)?;

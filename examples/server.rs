@@ -138,7 +138,7 @@ pub(crate) fn event_type(n: u64) -> &'static str {
 /// The default script: [`event_type`] and [`event_data`].
 pub(crate) fn numbered(n: u64) -> OwnedMessage {
     OwnedMessage::new(event_data(n))
-        .event_type(event_type(n))
+        .try_event_type(event_type(n))
         .expect("no line breaks")
 }
 
@@ -256,9 +256,9 @@ fn events(opts: &Options, first: u64) -> impl Stream<Item = OwnedMessage> + Send
                 _ if n > first => tokio::time::sleep(interval).await,
                 _ => {}
             }
-            let ev = script(n).id(n.to_string()).expect("digits only");
+            let ev = script(n).try_id(n.to_string()).expect("digits only");
             match retry {
-                Some(ms) if n == first => ev.retry(ms),
+                Some(ms) if n == first => ev.retry(std::time::Duration::from_millis(ms)),
                 _ => ev,
             }
         }

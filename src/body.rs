@@ -100,7 +100,7 @@ impl<S, K: Sleeper> EventBody<S, K> {
 /// use ssewire::body::EventBody;
 /// use ssewire::encode::OwnedMessage;
 ///
-/// let events = stream::iter((1..=3).map(|n| OwnedMessage::new(format!("tick {n}")).id(n.to_string()).unwrap()));
+/// let events = stream::iter((1..=3).map(|n| OwnedMessage::new(format!("tick {n}")).try_id(n.to_string()).unwrap()));
 /// let body = EventBody::new(events);
 /// let bytes = futures::executor::block_on(body.collect()).unwrap().to_bytes();
 /// assert_eq!(&bytes[..], b"id: 1\ndata: tick 1\n\nid: 2\ndata: tick 2\n\nid: 3\ndata: tick 3\n\n");

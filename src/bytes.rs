@@ -255,8 +255,9 @@ impl BytesEvent {
 pub enum BytesItem {
     /// An event was dispatched.
     Event(BytesEvent),
-    /// A valid `retry` field set the reconnection time, in milliseconds.
-    Retry(u64),
+    /// A valid `retry` field set the reconnection time (whole
+    /// milliseconds, as the field gives them).
+    Retry(core::time::Duration),
     /// A comment line (with [`Config::comments`]).
     Comment(Bytes),
     /// A blank line that dispatched nothing: the end of a block of comments,

@@ -647,7 +647,8 @@ impl<B: Buffer> EventSource<B> {
             other => Cause::Status(other),
         };
         if status != 200 && status != 204 && (self.config.retry_status)(status) {
-            let hint = response.retry_after.and_then(crate::field::parse_retry);
+            // Retry-After counts seconds; the same digits-only rule.
+            let hint = response.retry_after.and_then(crate::field::retry_millis);
             let hint = hint.map(|secs| Duration::from_secs(secs.min(u64::from(u32::MAX))));
             // `delay` keeps it between the floor and the ceiling.
             self.reestablish(now, cause, hint, &mut f);
@@ -673,8 +674,8 @@ impl<B: Buffer> EventSource<B> {
                 *failures = 0;
                 f(Signal::Event(ev));
             }
-            Ok(Item::Retry(ms)) => {
-                *retry = Duration::from_millis(ms).clamp(min, max);
+            Ok(Item::Retry(time)) => {
+                *retry = time.clamp(min, max);
                 f(Signal::Retry(*retry));
             }
             Ok(Item::Comment(text)) => f(Signal::Comment(text)),
@@ -687,7 +688,7 @@ impl<B: Buffer> EventSource<B> {
     /// each block): what they said that the rules use, as
     /// [`EventSource::on_body`] would have found it.
     #[cfg(feature = "http-body")]
-    pub(crate) fn on_decoded(&mut self, now: Duration, events: bool, retry: Option<u64>) {
+    pub(crate) fn on_decoded(&mut self, now: Duration, events: bool, retry: Option<Duration>) {
         if self.phase != Phase::Streaming {
             return;
         }
@@ -696,9 +697,8 @@ impl<B: Buffer> EventSource<B> {
             self.delivered = true;
             self.failures = 0;
         }
-        if let Some(ms) = retry {
-            self.retry =
-                Duration::from_millis(ms).clamp(self.config.min_retry, self.config.max_retry);
+        if let Some(time) = retry {
+            self.retry = time.clamp(self.config.min_retry, self.config.max_retry);
         }
     }
 

@@ -37,6 +37,7 @@
 //! ```
 
 use core::fmt;
+use core::time::Duration;
 
 use crate::error::{BufferTooSmall, FmtError, InvalidValue};
 use crate::field::{check_id, check_line};
@@ -150,9 +151,10 @@ pub fn is_header_safe(value: &[u8]) -> bool {
 /// # Example
 /// ```
 /// # #[cfg(feature = "alloc")] {
+/// use core::time::Duration;
 /// use ssewire::encode::{Encode, Message};
 /// let mut out = Vec::new();
-/// Message::new(" spaced").retry(2500).encode_vec(&mut out);
+/// Message::new(" spaced").retry(Duration::from_millis(2500)).encode_vec(&mut out);
 /// assert_eq!(out, b"retry: 2500\ndata:  spaced\n\n");
 /// # }
 /// ```
@@ -227,10 +229,12 @@ impl<'a> Message<'a> {
         Ok(self.id(EventId::new(value)?))
     }
 
-    /// Sets the client's reconnection time, in milliseconds.
+    /// Sets the client's reconnection time. It is sent in whole
+    /// milliseconds, rounded down (a `retry` field holds nothing finer),
+    /// and saturates at `u64::MAX` of them, where decoders saturate too.
     #[must_use]
-    pub fn retry(mut self, milliseconds: u64) -> Self {
-        self.retry = Some(milliseconds);
+    pub fn retry(mut self, reconnection_time: Duration) -> Self {
+        self.retry = Some(millis(reconnection_time));
         self
     }
 
@@ -245,15 +249,17 @@ impl<'a> Message<'a> {
     ///
     /// # Example
     /// ```
+    /// use core::time::Duration;
     /// use ssewire::encode::{EventId, Message};
-    /// let m = Message::new("x").id(EventId::new("7")?).retry(100);
-    /// assert_eq!(m.into_parts(), (&b""[..], &b"x"[..], Some(&b"7"[..]), Some(100)));
+    /// let m = Message::new("x").id(EventId::new("7")?).retry(Duration::from_millis(100));
+    /// assert_eq!(m.into_parts(), (&b""[..], &b"x"[..], Some(&b"7"[..]), Some(Duration::from_millis(100))));
     /// # Ok::<(), ssewire::InvalidValue>(())
     /// ```
     #[must_use]
     #[allow(clippy::type_complexity)] // a plain tuple, like `BytesEvent::into_parts`
-    pub fn into_parts(self) -> (&'a [u8], &'a [u8], Option<&'a [u8]>, Option<u64>) {
-        (self.event_type, self.data, self.id, self.retry)
+    pub fn into_parts(self) -> (&'a [u8], &'a [u8], Option<&'a [u8]>, Option<Duration>) {
+        let retry = self.retry.map(Duration::from_millis);
+        (self.event_type, self.data, self.id, retry)
     }
 }
 
@@ -293,30 +299,46 @@ impl<'a> Comment<'a> {
     }
 }
 
-/// A standalone `retry` line: sets the client's reconnection time, in
-/// milliseconds, without sending an event.
+/// A standalone `retry` line: sets the client's reconnection time without
+/// sending an event. It is sent in whole milliseconds, rounded down, and
+/// saturates at `u64::MAX` of them, where decoders saturate too.
 ///
 /// # Example
 /// ```
+/// use core::time::Duration;
 /// use ssewire::encode::{Encode, Retry};
 /// let mut out = [0u8; 16];
-/// let n = Retry::new(3000).encode(&mut out).unwrap();
+/// let n = Retry::new(Duration::from_secs(3)).encode(&mut out).unwrap();
 /// assert_eq!(&out[..n], b"retry: 3000\n");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Retry(u64);
 
 impl Retry {
-    /// A `retry` line asking for `milliseconds` before reconnecting.
+    /// A `retry` line asking for this long before reconnecting.
     #[must_use]
-    pub const fn new(milliseconds: u64) -> Self {
-        Retry(milliseconds)
+    pub const fn new(reconnection_time: Duration) -> Self {
+        Retry(millis(reconnection_time))
     }
 
-    /// The reconnection time, in milliseconds.
+    /// The reconnection time it sends (whole milliseconds).
     #[must_use]
-    pub const fn milliseconds(&self) -> u64 {
-        self.0
+    pub const fn reconnection_time(&self) -> Duration {
+        Duration::from_millis(self.0)
+    }
+}
+
+/// A duration in whole milliseconds, as a `retry` field holds it: rounded
+/// down, saturating at `u64::MAX`.
+const fn millis(d: Duration) -> u64 {
+    let ms = d.as_millis();
+    if ms > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        #[allow(clippy::cast_possible_truncation)] // checked above
+        {
+            ms as u64
+        }
     }
 }
 
@@ -324,8 +346,9 @@ impl Retry {
 ///
 /// # Example
 /// ```
+/// use core::time::Duration;
 /// use ssewire::encode::{Comment, Encode, Message, Output, Retry};
-/// let items = [Output::Retry(Retry::new(1000)), Output::Comment(Comment::new("hi")), Output::Message(Message::new("x"))];
+/// let items = [Output::Retry(Retry::new(Duration::from_secs(1))), Output::Comment(Comment::new("hi")), Output::Message(Message::new("x"))];
 /// let mut out = [0u8; 64];
 /// let n = items[..].encode(&mut out).unwrap();
 /// assert_eq!(&out[..n], b"retry: 1000\n: hi\ndata: x\n\n");
@@ -834,7 +857,7 @@ mod tests {
             Output::Message(Message::new("a\r\nb\nc").try_id("7").unwrap()),
             Output::Message(Message::new("")),
             Output::Comment(Comment::new("x\ny")),
-            Output::Retry(Retry::new(1500)),
+            Output::Retry(Retry::new(Duration::from_millis(1500))),
         ];
         for item in items.iter().map(core::slice::from_ref).chain([&items[..]]) {
             let (want, n) = enc(item);
@@ -898,13 +921,24 @@ mod tests {
             .unwrap()
             .try_id("")
             .unwrap()
-            .retry(0);
+            .retry(Duration::ZERO);
         assert_enc!(ev, b"event: t\nid\nretry: 0\ndata: d\n\n");
     }
 
     #[test]
     fn retry_max_is_decimal() {
-        assert_enc!(Retry::new(u64::MAX), b"retry: 18446744073709551615\n");
+        assert_enc!(
+            Retry::new(Duration::from_millis(u64::MAX)),
+            b"retry: 18446744073709551615\n"
+        );
+        // Beyond what the field can say: saturated, as decoders saturate.
+        assert_enc!(Retry::new(Duration::MAX), b"retry: 18446744073709551615\n");
+        // Finer than a millisecond: rounded down.
+        assert_enc!(Retry::new(Duration::from_micros(2999)), b"retry: 2\n");
+        assert_eq!(
+            Retry::new(Duration::from_micros(2999)).reconnection_time(),
+            Duration::from_millis(2)
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! and the checks the encoder shares with them (no line break in a value,
 //! no NUL in an id).
 
+use core::time::Duration;
+
 use crate::error::InvalidValue;
 
 /// One line of an event stream, classified.
@@ -81,7 +83,7 @@ impl<'a> Field<'a> {
     /// For a `retry` field, the reconnection time it sets (see
     /// [`parse_retry`]); `None` for other fields or invalid values.
     #[must_use]
-    pub fn retry(&self) -> Option<u64> {
+    pub fn retry(&self) -> Option<Duration> {
         match self.name() {
             FieldName::Retry => parse_retry(self.value),
             _ => None,
@@ -189,21 +191,29 @@ fn skip_one_space(line: &[u8], at: usize) -> usize {
     }
 }
 
-/// Parses a `retry` value: only a non-empty run of ASCII digits is accepted
-/// (so `1.5`, `-1`, `+1`, ` 1` and `10ms` are not). Values above `u64::MAX`
-/// milliseconds saturate to `u64::MAX` (about 585 million years), which a
-/// client treats as "never reconnect"; they never wrap or panic.
+/// Parses a `retry` value into the reconnection time it sets: only a
+/// non-empty run of ASCII digits, a whole number of milliseconds, is
+/// accepted (so `1.5`, `-1`, `+1`, ` 1` and `10ms` are not). Values above
+/// `u64::MAX` milliseconds saturate to that (about 585 million years),
+/// which a client treats as "never reconnect"; they never wrap or panic.
 ///
 /// # Example
 /// ```
+/// use core::time::Duration;
 /// use ssewire::parse_retry;
-/// assert_eq!(parse_retry(b"3000"), Some(3000));
+/// assert_eq!(parse_retry(b"3000"), Some(Duration::from_millis(3000)));
 /// assert_eq!(parse_retry(b"1.5"), None);
 /// assert_eq!(parse_retry(b""), None);
-/// assert_eq!(parse_retry(b"99999999999999999999999999999"), Some(u64::MAX));
+/// assert_eq!(parse_retry(b"99999999999999999999999999999"), Some(Duration::from_millis(u64::MAX)));
 /// ```
 #[must_use]
-pub fn parse_retry(value: &[u8]) -> Option<u64> {
+pub fn parse_retry(value: &[u8]) -> Option<Duration> {
+    retry_millis(value).map(Duration::from_millis)
+}
+
+/// [`parse_retry`] in milliseconds, as the decoder keeps it.
+#[inline]
+pub(crate) fn retry_millis(value: &[u8]) -> Option<u64> {
     if value.is_empty() {
         return None;
     }
@@ -297,8 +307,9 @@ mod tests {
 
     #[test]
     fn retry_accepts_only_ascii_digits() {
-        assert_eq!(parse_retry(b"0"), Some(0));
-        assert_eq!(parse_retry(b"007"), Some(7));
+        assert_eq!(retry_millis(b"0"), Some(0));
+        assert_eq!(retry_millis(b"007"), Some(7));
+        assert_eq!(parse_retry(b"007"), Some(Duration::from_millis(7)));
         for bad in [
             &b"1.5"[..],
             b"-1",
@@ -309,15 +320,15 @@ mod tests {
             b"",
             b"\xd9\xa1",
         ] {
-            assert_eq!(parse_retry(bad), None, "{bad:?}");
+            assert_eq!(retry_millis(bad), None, "{bad:?}");
         }
     }
 
     #[test]
     fn retry_overflow_saturates() {
-        assert_eq!(parse_retry(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_retry(b"18446744073709551616"), Some(u64::MAX));
-        assert_eq!(parse_retry(&[b'9'; 30]), Some(u64::MAX));
+        assert_eq!(retry_millis(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(retry_millis(b"18446744073709551616"), Some(u64::MAX));
+        assert_eq!(retry_millis(&[b'9'; 30]), Some(u64::MAX));
     }
 
     #[test]

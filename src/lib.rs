@@ -109,7 +109,7 @@
 //!         }
 //!     }
 //! });
-//! // Reconnect with this as `Last-Event-ID`, after `events.retry()` ms.
+//! // Reconnect with this as `Last-Event-ID`, after `events.retry()`.
 //! assert_eq!(events.last_event_id(), b"7");
 //! # }
 //! ```
@@ -126,7 +126,7 @@
 //! use ssewire::body::{response_headers, EventBody};
 //! use ssewire::encode::OwnedMessage;
 //!
-//! let events = stream::iter(["a", "b"].map(|d| OwnedMessage::new(d).event_type("letter").unwrap()));
+//! let events = stream::iter(["a", "b"].map(|d| OwnedMessage::new(d).try_event_type("letter").unwrap()));
 //! let mut response = http::Response::new(EventBody::new(events));
 //! response_headers(response.headers_mut()); // content-type, cache-control, x-accel-buffering
 //! let bytes = block_on(response.into_body().collect()).unwrap().to_bytes();

@@ -98,9 +98,9 @@ where
         self.dec.decoder().last_event_id()
     }
 
-    /// The reconnection time the server asked for, in milliseconds.
+    /// The reconnection time the server asked for.
     #[must_use]
-    pub fn retry(&self) -> Option<u64> {
+    pub fn retry(&self) -> Option<core::time::Duration> {
         self.dec.decoder().retry()
     }
 

@@ -105,11 +105,14 @@ fn encoder_allocates_nothing() {
     let id = EventId::new("12345").unwrap();
     let ty = EventType::new("content_block_delta").unwrap();
     let data = "{\"text\":\"hi\"}\nsecond line\r\nthird";
-    let ev = Out::new(data).event_type(ty).id(id).retry(1000);
+    let ev = Out::new(data)
+        .event_type(ty)
+        .id(id)
+        .retry(std::time::Duration::from_millis(1000));
     let items = [
         Output::Message(ev),
         Output::Comment(Comment::new("ping")),
-        Output::Retry(Retry::new(5)),
+        Output::Retry(Retry::new(std::time::Duration::from_millis(5))),
     ];
 
     let mut slice = [0u8; 4096];

@@ -88,7 +88,7 @@ async fn encoded_items_go_out_uncopied_one_frame_each() {
     let a = Encoded::new(&Message::new("one").id(EventId::new("1").unwrap()));
     let b = Encoded::new(
         &[
-            Output::Retry(Retry::new(500)),
+            Output::Retry(Retry::new(std::time::Duration::from_millis(500))),
             Output::Message(Message::new("two")),
         ][..],
     );
@@ -171,7 +171,7 @@ async fn the_proxy_drops_and_rewrites_what_it_is_told_to() {
         b"a" => Verdict::Drop,
         b"b" => Verdict::Replace(
             OwnedMessage::new(ev.data_lossy().to_uppercase())
-                .event_type("B")
+                .try_event_type("B")
                 .unwrap(),
         ),
         _ => Verdict::Pass,

@@ -171,7 +171,12 @@ async fn codec_over_tcp_round_trips() {
                 .await
                 .unwrap();
             if i % 50 == 0 {
-                framed.feed(Output::Retry(Retry::new(250))).await.unwrap();
+                framed
+                    .feed(Output::Retry(Retry::new(std::time::Duration::from_millis(
+                        250,
+                    ))))
+                    .await
+                    .unwrap();
             }
             // Flush often so the reader sees many partial reads.
             SinkExt::<Output<'_>>::flush(&mut framed).await.unwrap();
@@ -195,7 +200,7 @@ async fn codec_over_tcp_round_trips() {
                 events += 1;
             }
             Ok(BytesItem::Retry(ms)) => {
-                assert_eq!(ms, 250);
+                assert_eq!(ms, std::time::Duration::from_millis(250));
                 retries += 1;
             }
             other => panic!("unexpected {other:?}"),
@@ -204,5 +209,8 @@ async fn codec_over_tcp_round_trips() {
     writer.await.unwrap();
     assert_eq!(events, 200);
     assert_eq!(retries, 4);
-    assert_eq!(framed.decoder().decoder().retry(), Some(250));
+    assert_eq!(
+        framed.decoder().decoder().retry(),
+        Some(std::time::Duration::from_millis(250))
+    );
 }

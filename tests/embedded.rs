@@ -50,7 +50,7 @@ fn log<E: core::fmt::Debug>(item: Result<Item<'_>, ReadError<E>>, out: &mut Stri
                 ev.last_event_id_str().unwrap()
             ));
         }
-        Ok(Item::Retry(ms)) => out.push_str(&format!("retry {ms};")),
+        Ok(Item::Retry(d)) => out.push_str(&format!("retry {};", d.as_millis())),
         Ok(_) => out.push_str("other;"),
         Err(e) => out.push_str(&format!("error {e:?};")),
     }

@@ -34,7 +34,7 @@ fn app() -> Router {
                 b"secret" => Verdict::Drop,
                 b"shout" => Verdict::Replace(
                     OwnedMessage::new(ev.data_lossy().to_uppercase())
-                        .event_type("shout")
+                        .try_event_type("shout")
                         .unwrap(),
                 ),
                 _ => Verdict::Pass,

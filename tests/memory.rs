@@ -19,7 +19,16 @@ use ssewire::{Config, Decoder, Item};
 
 /// Decoders of each kind kept idle at once: the heap they hold is counted
 /// together and divided, so that one allocator's rounding does not decide.
-const IDLE: usize = 20;
+/// 1,000 in a release build (`.ci/run` runs this file so), 20 in a debug
+/// one, where decoding 4 MiB a thousand times per case takes minutes;
+/// `MEMORY_IDLE=N` sets it.
+fn idle_count() -> usize {
+    match std::env::var("MEMORY_IDLE") {
+        Ok(n) => n.parse().expect("MEMORY_IDLE: a number"),
+        Err(_) if cfg!(debug_assertions) => 20,
+        Err(_) => 1000,
+    }
+}
 
 /// What an idle decoder may keep: `Config::DEFAULT_MAX_IDLE_BUFFER`.
 const KEEP: usize = 16 << 10;
@@ -245,15 +254,17 @@ fn idle_decoders_keep_little_after_a_large_event_however_fed() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut report = Vec::new();
     let mut over = Vec::new();
+    let idle_n = idle_count();
+    eprintln!("{idle_n} idle decoders of each kind, fed each way");
     for way in ways() {
         for kind in kinds() {
             let base = live_now();
-            let mut idle = Vec::with_capacity(IDLE);
+            let mut idle = Vec::with_capacity(idle_n);
             let holder = live_now() - base;
-            for _ in 0..IDLE {
+            for _ in 0..idle_n {
                 idle.push((kind.run)(&way.chunks));
             }
-            let each = (live_now() - base - holder) as usize / IDLE;
+            let each = (live_now() - base - holder) as usize / idle_n;
             report.push(format!("{:>9} B each: {}, {}", each, kind.name, way.name));
             if each > KEEP {
                 over.push(format!("{}, {}: {each} bytes each", kind.name, way.name));

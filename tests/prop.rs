@@ -271,7 +271,7 @@ proptest! {
                         last_id = id.clone();
                     }
                     if let Some(r) = retry {
-                        ev = ev.retry(*r);
+                        ev = ev.retry(std::time::Duration::from_millis(*r));
                         want.push(Out::Retry(*r));
                     }
                     let t = if ty.is_empty() { "message".to_string() } else { ty.clone() };
@@ -287,7 +287,7 @@ proptest! {
                 Gen::Comment(c) => Comment::new(c).encode_into(&mut encoded),
                 Gen::Retry(r) => {
                     want.push(Out::Retry(*r));
-                    Retry::new(*r).encode_into(&mut encoded)
+                    Retry::new(std::time::Duration::from_millis(*r)).encode_into(&mut encoded)
                 }
             };
             prop_assert_eq!(written, encoded.len() - before);
@@ -309,12 +309,12 @@ proptest! {
                 if let Gen::Comment(c) = item {
                     Comment::new(c).encode_fmt(&mut all).unwrap();
                 } else if let Gen::Retry(r) = item {
-                    Retry::new(*r).encode_fmt(&mut all).unwrap();
+                    Retry::new(std::time::Duration::from_millis(*r)).encode_fmt(&mut all).unwrap();
                 } else if let Gen::Event { ty, data, id, retry } = item {
                     let (Ok(t), Ok(i)) = (EventType::new(ty), id.as_deref().map(EventId::new).transpose()) else { continue };
                     let mut ev = Message::new(data).event_type(t);
                     if let Some(i) = i { ev = ev.id(i); }
-                    if let Some(r) = retry { ev = ev.retry(*r); }
+                    if let Some(r) = retry { ev = ev.retry(std::time::Duration::from_millis(*r)); }
                     ev.encode_fmt(&mut all).unwrap();
                 }
             }

@@ -28,7 +28,7 @@ fn verdict(ev: &ssewire::Event<'_>) -> Verdict {
         b"drop" => Verdict::Drop,
         b"swap" => Verdict::Replace(
             OwnedMessage::new(ev.data_lossy().to_uppercase())
-                .event_type("swapped")
+                .try_event_type("swapped")
                 .unwrap(),
         ),
         _ => Verdict::Pass,

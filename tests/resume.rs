@@ -182,7 +182,11 @@ async fn a_cut_anywhere_costs_the_client_nothing() {
             total.to_string().as_bytes(),
             "cut at {cut}"
         );
-        assert_eq!(dec.retry(), Some(800), "cut at {cut}");
+        assert_eq!(
+            dec.retry(),
+            Some(std::time::Duration::from_millis(800)),
+            "cut at {cut}"
+        );
         let requests = requests.lock().unwrap();
         assert!(requests.len() >= 2, "cut at {cut}: {requests:?}");
     }

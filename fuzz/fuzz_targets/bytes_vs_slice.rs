@@ -48,7 +48,7 @@ fuzz_target!(|input: &[u8]| {
             Some(r) => raw.extend_from_slice(&r),
             None => dropped = true,
         },
-        Ok(BytesItem::Retry(ms)) => out.push(Out::Retry(ms)),
+        Ok(BytesItem::Retry(d)) => out.push(Out::Retry(common::millis(d))),
         Ok(BytesItem::Trailing(t)) => raw.extend_from_slice(&t),
         Ok(BytesItem::Comment(c)) => out.push(Out::Comment(common::lossy(&c))),
         Ok(other) => panic!("unexpected {other:?}"),

@@ -39,7 +39,7 @@ pub fn to_out(step: Item<'_>) -> Out {
             lossy(ev.data()),
             lossy(ev.last_event_id()),
         ),
-        Item::Retry(ms) => Out::Retry(ms),
+        Item::Retry(d) => Out::Retry(millis(d)),
         Item::Comment(c) => Out::Comment(lossy(c)),
         other => panic!("unexpected step {other:?}"),
     }
@@ -68,4 +68,9 @@ pub fn run(chunks: &[&[u8]], config: &Config) -> (Vec<Out>, Vec<DecodeError>) {
     }
     let _ = dec.finish();
     (out, errs)
+}
+
+/// A decoded reconnection time in milliseconds, as the model keeps it.
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).expect("a decoded retry fits in u64 milliseconds")
 }

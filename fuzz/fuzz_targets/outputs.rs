@@ -17,7 +17,7 @@ struct Input<'a> {
 #[derive(Debug, PartialEq)]
 enum Seen {
     Event(Vec<u8>, Vec<u8>, Vec<u8>),
-    Retry(u64),
+    Retry(std::time::Duration),
 }
 
 /// Line breaks in data become LF when decoded.
@@ -59,7 +59,7 @@ fuzz_target!(|input: Input<'_>| {
                 let ty = if ty.is_empty() { &b"message"[..] } else { ty };
                 want.push(Seen::Event(ty.to_vec(), normalise(data), last_id.clone()));
             }
-            Output::Retry(r) => want.push(Seen::Retry(r.milliseconds())),
+            Output::Retry(r) => want.push(Seen::Retry(r.reconnection_time())),
             _ => {}
         }
     }

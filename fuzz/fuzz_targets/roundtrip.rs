@@ -73,7 +73,7 @@ fuzz_target!(|input: Input| {
                     last_id = id.clone();
                 }
                 if let Some(r) = retry {
-                    ev = ev.retry(*r);
+                    ev = ev.retry(std::time::Duration::from_millis(*r));
                     want.push(Out::Retry(*r));
                 }
                 let name = if ty.is_empty() {
@@ -95,7 +95,7 @@ fuzz_target!(|input: Input| {
             }
             Item::Retry(r) => {
                 want.push(Out::Retry(*r));
-                Retry::new(*r).encode_vec(&mut encoded);
+                Retry::new(std::time::Duration::from_millis(*r)).encode_vec(&mut encoded);
             }
         }
     }

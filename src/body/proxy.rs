@@ -68,7 +68,7 @@ pub enum Verdict {
 /// let upstream = Full::new(Bytes::from_static(b": hi\r\n\r\nid: 1\nevent: secret\ndata: x\n\nevent: shout\ndata: hey\n\ndata: keep\r\n\r\n"));
 /// let body = ProxyBody::new(upstream, |ev: &ssewire::Event<'_>| match ev.event_type() {
 ///     b"secret" => Verdict::Drop,
-///     b"shout" => Verdict::Replace(OwnedMessage::new(ev.data_lossy().to_uppercase()).event_type("shout").unwrap()),
+///     b"shout" => Verdict::Replace(OwnedMessage::new(ev.data_lossy().to_uppercase()).try_event_type("shout").unwrap()),
 ///     _ => Verdict::Pass,
 /// });
 /// let out = futures::executor::block_on(body.collect()).unwrap().to_bytes();

@@ -35,6 +35,8 @@
 //! slice per read would keep each read's whole allocation alive): at most
 //! the raw frame limit, besides the decoder's own buffers.
 
+use core::time::Duration;
+
 use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -65,7 +67,7 @@ pub(crate) struct Taken {
     /// An event was dispatched (whatever the filter did with it).
     pub(crate) events: bool,
     /// The last valid `retry` value read.
-    pub(crate) retry: Option<u64>,
+    pub(crate) retry: Option<Duration>,
 }
 
 impl<F: FnMut(&Event<'_>) -> Verdict, const SEEN: bool> Relay<F, SEEN> {
@@ -198,7 +200,7 @@ struct Route {
     /// Encoding space for replacements, stream control and merged frames.
     scratch: BytesMut,
     /// The last valid `retry` of the current block.
-    block_retry: Option<u64>,
+    block_retry: Option<Duration>,
     /// A block that does not go out as it came, waiting for the decoder to
     /// say whether it set the last event id.
     skipped: Option<Skipped>,
@@ -218,7 +220,7 @@ struct Route {
 #[derive(Debug)]
 struct Skipped {
     /// The block's `retry`.
-    retry: Option<u64>,
+    retry: Option<Duration>,
     /// The event to send in its place (`None`: only its stream control).
     event: Option<OwnedMessage>,
 }
@@ -331,7 +333,7 @@ impl Route {
     /// Sends `m` in place of an event whose block set the last event id to
     /// `id` (if it did) and the reconnection time to `retry`; `m`'s own id
     /// and retry win.
-    fn rewrite(&mut self, m: &OwnedMessage, id: Option<&[u8]>, retry: Option<u64>) {
+    fn rewrite(&mut self, m: &OwnedMessage, id: Option<&[u8]>, retry: Option<Duration>) {
         let mut m = m.as_message();
         let (_, _, own_id, own_retry) = m.into_parts();
         if let (None, Some(Ok(id))) = (own_id, id.map(EventId::new)) {
@@ -347,7 +349,7 @@ impl Route {
 
     /// Sends a block's stream control: `retry`, and the id it set, as a
     /// block that dispatches nothing. Nothing when it has neither.
-    fn control(&mut self, retry: Option<u64>, id: Option<&[u8]>) {
+    fn control(&mut self, retry: Option<Duration>, id: Option<&[u8]>) {
         if retry.is_none() && id.is_none() {
             return;
         }

@@ -49,6 +49,7 @@ mod ids;
 mod lines;
 
 use core::ops::ControlFlow;
+use core::time::Duration;
 
 use crate::buffer::Buffer;
 use crate::error::{DecodeError, InvalidValue};
@@ -99,8 +100,9 @@ pub struct Feed<T> {
 pub enum Item<'a> {
     /// An event was dispatched.
     Event(Event<'a>),
-    /// A valid `retry` field set the reconnection time, in milliseconds.
-    Retry(u64),
+    /// A valid `retry` field set the reconnection time (whole
+    /// milliseconds, as the field gives them).
+    Retry(Duration),
     /// A comment line (only with [`Config::comments`]); see
     /// [`Line::Comment`](crate::Line::Comment).
     Comment(&'a [u8]),
@@ -180,7 +182,7 @@ enum Outcome {
 #[inline(always)]
 fn retry_line(retry: &mut Option<u64>, work: &mut Work, v: &[u8]) -> Outcome {
     work.add(v.len());
-    match field::parse_retry(v) {
+    match field::retry_millis(v) {
         Some(ms) => {
             *retry = Some(ms);
             Outcome::Retry(ms)
@@ -406,12 +408,12 @@ impl<B: Buffer> Decoder<B> {
         self.id.set(id)
     }
 
-    /// The reconnection time in milliseconds set by the last valid `retry`
-    /// field, or `None` if the stream has not set one (a client then uses
-    /// its own default; browsers use a few seconds).
+    /// The reconnection time set by the last valid `retry` field, or
+    /// `None` if the stream has not set one (a client then uses its own
+    /// default; browsers use a few seconds).
     #[must_use]
-    pub fn retry(&self) -> Option<u64> {
-        self.retry
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry.map(Duration::from_millis)
     }
 
     /// Where the most recent [`DecodeError`] came from: the stream offset
@@ -660,7 +662,7 @@ impl<B: Buffer> Decoder<B> {
                 Some(Ok(Item::Event(Event::new(event_type, data, id))))
             }
             Outcome::Blank => self.blank_lines.then_some(Ok(Item::Blank)),
-            Outcome::Retry(ms) => Some(Ok(Item::Retry(ms))),
+            Outcome::Retry(ms) => Some(Ok(Item::Retry(Duration::from_millis(ms)))),
             Outcome::Comment(at) => {
                 let text = self.lines.get(span.from(at), chunk);
                 Some(Ok(Item::Comment(text)))
@@ -853,7 +855,7 @@ impl<B: Buffer> Decoder<B> {
     /// let mut dec = Decoder::new();
     /// let input = b"retry: 500\nevent: tick\ndata: 1\n\n";
     /// let f = dec.feed(input);
-    /// assert_eq!(f.item, Some(Ok(Item::Retry(500))));
+    /// assert_eq!(f.item, Some(Ok(Item::Retry(core::time::Duration::from_millis(500)))));
     /// let used = f.consumed;
     /// let f2 = dec.feed(&input[used..]);
     /// let Some(Ok(Item::Event(ev))) = f2.item else { panic!() };

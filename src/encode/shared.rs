@@ -92,7 +92,7 @@ mod tests {
                 Message::new("a\nb").event_type(EventType::new("t").unwrap()),
             ),
             crate::encode::Output::Comment(Comment::new("hi")),
-            crate::encode::Output::Retry(Retry::new(250)),
+            crate::encode::Output::Retry(Retry::new(core::time::Duration::from_millis(250))),
         ];
         let e = Encoded::new(&items[..]);
         let mut direct = alloc::vec::Vec::new();

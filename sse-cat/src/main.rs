@@ -377,7 +377,7 @@ fn decode(o: &Options) -> Result<(), IoError> {
                     }
                     out.write_all(b"}\n")?;
                 }
-                Some(Ok(Item::Retry(ms))) => writeln!(out, "{{\"retry\":{ms}}}")?,
+                Some(Ok(Item::Retry(d))) => writeln!(out, "{{\"retry\":{}}}", d.as_millis())?,
                 Some(Ok(Item::Comment(c))) => json_comment(&mut out, c)?,
                 Some(Ok(Item::Blank)) => {
                     let _ = frame.take();
@@ -464,7 +464,7 @@ fn encode_line(out: &mut impl Write, line: &str) -> Result<(), String> {
             return Err("an event needs \"data\"".into());
         }
         return match retry {
-            Some(ms) => Retry::new(ms)
+            Some(ms) => Retry::new(std::time::Duration::from_millis(ms))
                 .encode_io(out)
                 .map(drop)
                 .map_err(|e| e.to_string()),
@@ -479,7 +479,7 @@ fn encode_line(out: &mut impl Write, line: &str) -> Result<(), String> {
         ev = ev.id(EventId::new(i).map_err(|e| format!("bad \"id\": {e}"))?);
     }
     if let Some(ms) = retry {
-        ev = ev.retry(ms);
+        ev = ev.retry(std::time::Duration::from_millis(ms));
     }
     ev.encode_io(out).map_err(|e| e.to_string())?;
     Ok(())

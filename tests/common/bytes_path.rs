@@ -68,7 +68,7 @@ fn run_mode(
                 raw.extend_from_slice(&r);
             }
         }
-        Ok(BytesItem::Retry(ms)) => out.push(Out::Retry(ms)),
+        Ok(BytesItem::Retry(d)) => out.push(Out::Retry(super::millis(d))),
         Ok(BytesItem::Trailing(t)) => raw.extend_from_slice(&t),
         Ok(BytesItem::Comment(c)) => {
             out.push(Out::Comment(String::from_utf8_lossy(&c).into_owned()));

@@ -122,7 +122,7 @@ pub(crate) fn to_out(step: Item<'_>) -> Out {
             lossy(ev.data()),
             lossy(ev.last_event_id()),
         ),
-        Item::Retry(ms) => Out::Retry(ms),
+        Item::Retry(d) => Out::Retry(millis(d)),
         Item::Comment(c) => Out::Comment(lossy(c)),
         other => panic!("unexpected step {other:?}"),
     }
@@ -170,4 +170,9 @@ pub(crate) fn chunkings(input: &[u8]) -> Vec<Vec<&[u8]>> {
 /// Shorthand for an expected event.
 pub(crate) fn ev(event_type: &str, data: &str, id: &str) -> Out {
     Out::Event(event_type.into(), data.into(), id.into())
+}
+
+/// A decoded reconnection time in milliseconds, as the model keeps it.
+pub(crate) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).expect("a decoded retry fits in u64 milliseconds")
 }

@@ -185,10 +185,10 @@ pub fn server_options(plan: &Plan, gauges: &Gauges) -> server::Options {
         keep_alive: plan::KEEP_ALIVE,
         script: Arc::new(move |n| {
             let ev = ssewire::encode::OwnedMessage::new(plan::event_data(n))
-                .event_type(script.event_type(n))
+                .try_event_type(script.event_type(n))
                 .expect("no line breaks");
             match script.event_retry(n) {
-                Some(ms) => ev.retry(ms),
+                Some(ms) => ev.retry(std::time::Duration::from_millis(ms)),
                 None => ev,
             }
         }),
