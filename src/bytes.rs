@@ -10,6 +10,9 @@ use bytes::{Bytes, BytesMut};
 
 use crate::decoder::{Config, Decoder, Discarded, Item};
 
+pub(crate) mod frame;
+use frame::{Ended, Frame};
+
 use crate::error::DecodeError;
 
 /// A dispatched event whose data is `bytes::Bytes`. It is `'static + Send`,
@@ -276,33 +279,19 @@ pub enum BytesItem {
     Trailing(Bytes),
 }
 
+/// Raw frames: the shared [`Frame`] buffer, and where the current frame
+/// starts in the chunk being decoded.
 #[derive(Debug)]
 struct Raw {
-    /// Where the current frame starts in the chunk being decoded.
     start: usize,
-    /// Bytes of the current frame from earlier chunks.
-    pending: BytesMut,
-    /// The current frame hit a decoder limit: its bytes are not kept.
-    dropped: bool,
-    /// The current frame went over `max`: its bytes are not kept.
-    overflow: bool,
-    max: usize,
+    frame: Frame,
 }
 
 impl Raw {
     /// The chunk is used up: keep the current frame's part of it.
     fn keep_rest(&mut self, chunk: &Bytes) {
         let start = core::mem::replace(&mut self.start, 0);
-        if self.dropped || self.overflow {
-            return;
-        }
-        let rest = &chunk[start..];
-        if self.pending.len() + rest.len() > self.max {
-            self.overflow = true;
-            self.pending = BytesMut::new();
-        } else {
-            crate::buffer::extend_bytes(&mut self.pending, rest);
-        }
+        self.frame.keep(&chunk[start..]);
     }
 
     /// The current frame ends at `chunk[..end]`: hand it out and start the
@@ -311,36 +300,19 @@ impl Raw {
     /// after its item.
     fn take_frame(&mut self, chunk: &Bytes, end: usize) -> Result<Option<Bytes>, DecodeError> {
         let start = core::mem::replace(&mut self.start, end);
-        let dropped = core::mem::replace(&mut self.dropped, false);
-        let overflow = core::mem::replace(&mut self.overflow, false)
-            || self.pending.len() + (end - start) > self.max;
-        if dropped || overflow {
-            self.pending = BytesMut::new();
-            if overflow && !dropped {
-                return Err(DecodeError::FrameTooLong { max: self.max });
-            }
-            return Ok(None);
+        match self.frame.end(chunk, start, end) {
+            Ended::Kept => Ok(Some(self.frame.take_whole(chunk, start, end))),
+            Ended::Dropped => Ok(None),
+            Ended::Over => Err(DecodeError::FrameTooLong {
+                max: self.frame.max(),
+            }),
         }
-        if self.pending.is_empty() {
-            return Ok(Some(chunk.slice(start..end)));
-        }
-        crate::buffer::extend_bytes(&mut self.pending, &chunk[start..end]);
-        Ok(Some(self.pending.split().freeze()))
-    }
-
-    /// A decoder limit dropped the current block: its bytes are not kept.
-    fn drop_block(&mut self) {
-        self.dropped = true;
-        self.pending = BytesMut::new();
     }
 
     /// End of stream: the bytes after the last complete block, if kept.
     fn take_trailing(&mut self) -> Option<Bytes> {
         self.start = 0;
-        let dropped = core::mem::replace(&mut self.dropped, false);
-        let overflow = core::mem::replace(&mut self.overflow, false);
-        let t = self.pending.split().freeze();
-        (!dropped && !overflow && !t.is_empty()).then_some(t)
+        self.frame.take_rest()
     }
 }
 
@@ -764,7 +736,7 @@ impl Convert {
             Ok(Item::Comment(c)) => Some(Ok(BytesItem::Comment(self.sharer.share(chunk, c)))),
             Err(e) => {
                 if let Some(raw) = &mut self.raw {
-                    raw.drop_block();
+                    raw.frame.drop_block();
                 }
                 Some(Err(e))
             }
@@ -909,10 +881,7 @@ impl BytesDecoder {
         let dec = Decoder::with_buffers(crate::decoder::Buffers::default(), &decoding);
         let raw = config.raw_frames.map(|max| Raw {
             start: 0,
-            pending: BytesMut::new(),
-            dropped: false,
-            overflow: false,
-            max,
+            frame: Frame::new(max),
         });
         BytesDecoder {
             dec,

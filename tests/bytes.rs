@@ -178,6 +178,27 @@ fn frame_limit_drops_raw_but_not_the_event_whatever_the_chunking() {
     }
 }
 
+/// A block one byte over the frame limit only by the LF of its final
+/// CRLF is within it, whether that LF comes with its CR or in the next
+/// chunk; one byte more is over it in every chunking.
+#[test]
+fn the_frame_limit_does_not_count_a_final_crlf_lf_in_any_chunking() {
+    let input = b"data: abcd\r\n\r\ndata: b\n\n";
+    let block = b"data: abcd\r\n\r\n".len();
+    for chunks in common::chunkings(input) {
+        let (out, errs, raw) = bytes_path::run(&chunks, &Config::default(), block - 1);
+        assert_eq!(out.len(), 2, "{chunks:?}");
+        assert!(errs.is_empty(), "{chunks:?}: {errs:?}");
+        assert_eq!(raw, input, "{chunks:?}");
+        let (_, errs, _) = bytes_path::run(&chunks, &Config::default(), block - 2);
+        assert_eq!(
+            errs,
+            [DecodeError::FrameTooLong { max: block - 2 }],
+            "{chunks:?}"
+        );
+    }
+}
+
 #[test]
 fn limit_error_drops_the_block_and_resyncs() {
     let mut config = Config::default();

@@ -39,11 +39,12 @@ use core::time::Duration;
 
 use std::collections::VecDeque;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use core::mem;
 use core::ops::ControlFlow;
 
 use super::Verdict;
+use crate::bytes::frame::{Ended, Frame};
 use crate::decoder::{Config, Decoder, Item};
 use crate::encode::{EventId, Message, OwnedMessage};
 use crate::Event;
@@ -112,7 +113,7 @@ impl<F: FnMut(&Event<'_>) -> Verdict, const SEEN: bool> Relay<F, SEEN> {
                     }
                     Ok(_) => {}
                     // A limit: the decoder drops the rest of this block.
-                    Err(_) => route.dropping = true,
+                    Err(_) => route.frame.drop_block(),
                 }
                 // A block that does not go out as it came: ask the decoder
                 // whether it set the last event id.
@@ -171,12 +172,6 @@ impl<F: FnMut(&Event<'_>) -> Verdict, const SEEN: bool> Relay<F, SEEN> {
 /// Frames smaller than this that are ready together go out as one.
 const SMALL_FRAME: usize = 1024;
 
-/// A held buffer above this capacity is given back once it is sent.
-const MAX_IDLE_HELD: usize = 16 * 1024;
-
-/// Held bytes are allocated at least this much at a time.
-const HELD_BLOCK: usize = 4 * 1024;
-
 /// An empty comment line: goes before a first block that starts with a
 /// BOM the client would strip.
 const BOM_GUARD: &[u8] = b":\n";
@@ -190,13 +185,9 @@ struct Route {
     out: VecDeque<Bytes>,
     /// Passed bytes of the current chunk not yet queued: `chunk[start..end]`.
     run: Option<(usize, usize)>,
-    /// The current block's bytes from earlier chunks, copied.
-    held: BytesMut,
-    /// A decoder limit dropped the current block: forward none of it.
-    dropping: bool,
-    /// The current block's bytes went over `max_frame`: they are not kept.
-    oversize: bool,
-    max_frame: usize,
+    /// The current block's bytes from earlier chunks, copied (none when a
+    /// decoder limit dropped it or it went over the frame limit).
+    frame: Frame,
     /// Encoding space for replacements, stream control and merged frames.
     scratch: BytesMut,
     /// The last valid `retry` of the current block.
@@ -230,10 +221,7 @@ impl Route {
         Route {
             out: VecDeque::new(),
             run: None,
-            held: BytesMut::new(),
-            dropping: false,
-            oversize: false,
-            max_frame,
+            frame: Frame::new(max_frame),
             scratch: BytesMut::new(),
             block_retry: None,
             skipped: None,
@@ -269,11 +257,8 @@ impl Route {
         event: Option<Event<'_>>,
         filter: &mut F,
     ) -> bool {
-        // The exact length only when the plain one is over the limit.
-        let over = mem::take(&mut self.oversize)
-            || (self.held.len() + (end - start) > self.max_frame
-                && self.block_len(chunk, start, end) > self.max_frame);
-        let dropping = mem::take(&mut self.dropping);
+        let ended = self.frame.end(chunk, start, end);
+        let (dropping, over) = (ended == Ended::Dropped, ended == Ended::Over);
         let first = mem::replace(&mut self.first_block, false);
         // The common case first, with nothing moved around: a block that
         // goes out as it came.
@@ -301,20 +286,6 @@ impl Route {
         self.skip(chunk);
         self.skipped = Some(Skipped { retry, event });
         true
-    }
-
-    /// The length of the block ending at `chunk[..end]` for the frame limit:
-    /// the LF of a final CRLF is not counted, so that a block whose CR and
-    /// LF arrive in different chunks (decided before its LF is seen) is
-    /// judged as the same block arriving whole.
-    fn block_len(&self, chunk: &[u8], start: usize, end: usize) -> usize {
-        let len = self.held.len() + (end - start);
-        let before_lf = match end.checked_sub(1) {
-            Some(last) if last > start => chunk.get(last - 1).copied(),
-            _ => self.held.last().copied(),
-        };
-        let final_crlf = end > start && chunk[end - 1] == b'\n' && before_lf == Some(b'\r');
-        len - usize::from(final_crlf)
     }
 
     /// Sends what replaces the skipped block, now that the decoder says
@@ -373,15 +344,15 @@ impl Route {
         if self.fresh || first {
             let strip = self.guard_bom(&chunk[start..end], first);
             if strip > 0 {
-                let from_held = strip.min(self.held.len());
-                self.held.advance(from_held);
+                let from_held = strip.min(self.frame.held().len());
+                self.frame.skip_held(from_held);
                 start += strip - from_held;
             }
         }
         self.last_passed = true;
-        if !self.held.is_empty() {
+        if !self.frame.held().is_empty() {
             self.flush(chunk);
-            let held = self.take_held();
+            let held = self.frame.take_held();
             self.out.push_back(held);
         }
         self.run = match self.run {
@@ -407,7 +378,8 @@ impl Route {
         if fresh == first {
             return 0;
         }
-        let held = &self.held[..self.held.len().min(3)];
+        let held = self.frame.held();
+        let held = &held[..held.len().min(3)];
         let need = 3 - held.len();
         let bom =
             held == &BOM[..held.len()] && rest.len() >= need && rest[..need] == BOM[held.len()..];
@@ -421,24 +393,11 @@ impl Route {
         }
     }
 
-    /// The held bytes as a frame; a large buffer is given back.
-    fn take_held(&mut self) -> Bytes {
-        if self.held.capacity() > MAX_IDLE_HELD {
-            mem::take(&mut self.held).freeze()
-        } else {
-            self.held.split().freeze()
-        }
-    }
-
     /// The current block is not forwarded as it came.
     fn skip(&mut self, chunk: &Bytes) {
         self.flush(chunk);
         self.last_passed = false;
-        if self.held.capacity() > MAX_IDLE_HELD {
-            self.held = BytesMut::new();
-        } else {
-            self.held.clear();
-        }
+        self.frame.clear();
     }
 
     /// Queues `frame` (the caller's chunk's passed run is already queued).
@@ -463,30 +422,16 @@ impl Route {
         if start == chunk.len() && start > 0 && chunk[start - 1] == b'\r' {
             self.cr_end = Some(self.last_passed);
         }
-        let rest = chunk.len() - start;
-        if rest == 0 || self.dropping || self.oversize {
-            return;
-        }
-        if self.held.len() + rest > self.max_frame {
-            self.held = BytesMut::new();
-            self.oversize = true;
-            return;
-        }
-        if self.held.capacity() - self.held.len() < rest {
-            // Room for this and the next few straddling blocks in one
-            // allocation: each one sent is split off it.
-            self.held.reserve(rest.max(HELD_BLOCK));
-        }
-        self.held.extend_from_slice(&chunk[start..]);
+        self.frame.keep(&chunk[start..]);
     }
 
     /// The upstream ended (or failed) for good: the unterminated tail goes
     /// out as it came, unless a limit dropped it.
     fn finish(&mut self) {
-        if !self.dropping && !self.oversize && !self.held.is_empty() {
+        if self.frame.is_kept() && !self.frame.held().is_empty() {
             let strip = self.guard_bom(&[], self.first_block);
-            self.held.advance(strip.min(self.held.len()));
-            let tail = self.take_held();
+            self.frame.skip_held(strip);
+            let tail = self.frame.take_held();
             self.queue(tail);
         }
     }
@@ -497,9 +442,7 @@ impl Route {
     /// connection starts a stream of its own (a BOM again, no CR pending).
     fn end_connection(&mut self) {
         let retry = self.block_retry.take();
-        self.held = BytesMut::new();
-        self.dropping = false;
-        self.oversize = false;
+        self.frame.reset();
         self.skipped = None;
         self.first_block = true;
         self.cr_end = None;

@@ -120,7 +120,10 @@ impl Config {
     /// Hand out each block's exact input bytes (raw frames, for proxies
     /// that forward what they do not change byte for byte), up to `max_len`
     /// bytes a frame; a longer frame gives [`DecodeError::FrameTooLong`] and
-    /// no raw bytes. Used by the `bytes` layer and the adapters built on it
+    /// no raw bytes. (The LF of a block's final CRLF is not counted, so a
+    /// block is judged the same whether that LF arrives with its CR or in
+    /// the next chunk; the proxy bodies bound their blocks by the same
+    /// rule.) Used by the `bytes` layer and the adapters built on it
     /// (`BytesDecoder`, `EventStream`, `SseCodec`); off by default. The
     /// borrowed [`Decoder`] has no raw frames and ignores it. A block that
     /// straddles reads is held until its end: memory for raw frames is the
