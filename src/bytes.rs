@@ -689,15 +689,22 @@ impl Convert {
             at = end;
         };
         if end == chunk.len() {
-            if let Some(raw) = &mut self.raw {
-                raw.keep_rest(chunk);
-            }
-            self.sharer.idle(self.max_idle);
-            if self.pinned > 0 && dec.release_all_idle() {
-                self.pinned = 0;
-            }
+            self.chunk_done(dec, chunk);
         }
         end
+    }
+
+    /// `chunk` is used up: the raw frame in progress keeps its part of
+    /// it, and idle buffers follow the memory rule.
+    #[inline]
+    fn chunk_done(&mut self, dec: &mut BytesBufDecoder, chunk: &Bytes) {
+        if let Some(raw) = &mut self.raw {
+            raw.keep_rest(chunk);
+        }
+        self.sharer.idle(self.max_idle);
+        if self.pinned > 0 && dec.release_all_idle() {
+            self.pinned = 0;
+        }
     }
 
     /// Hands the items of one decoder step to `emit`, in order; `true` when

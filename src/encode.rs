@@ -400,7 +400,7 @@ pub use shared::Encoded;
 fn for_each_line<E>(text: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
     let mut rest = text;
     loop {
-        match memchr::memchr2(b'\n', b'\r', rest) {
+        match find_break(rest) {
             None => return f(rest),
             Some(i) => {
                 f(&rest[..i])?;
@@ -412,6 +412,19 @@ fn for_each_line<E>(text: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> R
                 rest = &rest[i + skip..];
             }
         }
+    }
+}
+
+/// The first CR or LF in `text`. Under 16 bytes (most types and ids, and
+/// short data such as a counter) with two word-at-a-time probes and no
+/// call, as the decoder's line finder does; the call into `memchr2` and
+/// its set-up cost more than such a scan.
+#[inline(always)]
+pub(crate) fn find_break(text: &[u8]) -> Option<usize> {
+    if text.len() < 16 {
+        crate::decoder::find_short(text)
+    } else {
+        memchr::memchr2(b'\n', b'\r', text)
     }
 }
 
@@ -923,6 +936,32 @@ mod tests {
             .unwrap()
             .retry(Duration::ZERO);
         assert_enc!(ev, b"event: t\nid\nretry: 0\ndata: d\n\n");
+    }
+
+    /// The short-value scans (under 16 bytes, no call) and the long ones
+    /// agree with a plain search for every length around the switch and
+    /// every place of the break.
+    #[test]
+    fn line_breaks_and_nuls_are_found_at_every_length_and_place() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for b in [b'\n', b'\r', 0] {
+                    let mut buf = [b'x'; 40];
+                    let v = &mut buf[..len];
+                    if at < len {
+                        v[at] = b;
+                    }
+                    let has = at < len;
+                    let brk = has && b != 0;
+                    assert_eq!(find_break(v), brk.then_some(at), "{len} {at} {b}");
+                    assert_eq!(check_line(v).is_err(), brk, "{len} {at} {b}");
+                    assert_eq!(check_id(v).is_err(), has, "{len} {at} {b}");
+                    if has && b == 0 {
+                        assert_eq!(check_id(v), Err(InvalidValue::Null { at }));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

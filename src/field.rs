@@ -242,7 +242,7 @@ pub(crate) fn id_is_accepted(value: &[u8]) -> bool {
 /// Checks a value for an `event` field (or any single line): no CR or LF,
 /// which would end the line early and let the rest forge fields.
 pub(crate) fn check_line(v: &[u8]) -> Result<(), InvalidValue> {
-    match memchr::memchr2(b'\r', b'\n', v) {
+    match crate::encode::find_break(v) {
         Some(at) => Err(InvalidValue::LineBreak { at }),
         None => Ok(()),
     }
@@ -251,7 +251,13 @@ pub(crate) fn check_line(v: &[u8]) -> Result<(), InvalidValue> {
 /// Checks a value for an `id` field or a last event id: no CR or LF (as
 /// [`check_line`]) and no NUL, which makes a decoder ignore the field.
 pub(crate) fn check_id(v: &[u8]) -> Result<(), InvalidValue> {
-    match memchr::memchr3(b'\r', b'\n', 0, v) {
+    // Ids are usually short: a plain loop beats the call's set-up there.
+    let at = if v.len() < 16 {
+        v.iter().position(|&b| b == 0 || b == b'\r' || b == b'\n')
+    } else {
+        memchr::memchr3(b'\r', b'\n', 0, v)
+    };
+    match at {
         Some(at) if v[at] == 0 => Err(InvalidValue::Null { at }),
         Some(at) => Err(InvalidValue::LineBreak { at }),
         None => Ok(()),

@@ -59,6 +59,7 @@ use crate::field::{self, FieldName, Parsed};
 pub use config::Config;
 use event::{Data, EventBuilder, Type};
 use ids::IdState;
+pub(crate) use lines::find_short;
 pub use lines::LineDecoder;
 #[cfg(fuzzing)]
 pub(crate) use lines::{eol_mask16, eol_mask16_scalar, EolFinder};

@@ -121,7 +121,7 @@ fn find_bytewise(hay: &[u8]) -> Option<usize> {
 /// The first CR or LF in `hay`, which is shorter than 16 bytes: two
 /// overlapping words when it has 8 bytes or more.
 #[inline(always)]
-fn find_short(hay: &[u8]) -> Option<usize> {
+pub(crate) fn find_short(hay: &[u8]) -> Option<usize> {
     let n = hay.len();
     debug_assert!(n < 16);
     let (Some(first), Some(last)) = (hay.first_chunk::<8>(), hay.last_chunk::<8>()) else {
