@@ -162,7 +162,7 @@ impl BytesEvent {
     /// borrowed when already valid.
     #[must_use]
     pub fn event_type_lossy(&self) -> alloc::borrow::Cow<'_, str> {
-        alloc::string::String::from_utf8_lossy(self.event_type())
+        crate::utf8::lossy(self.event_type())
     }
 
     /// The data decoded as the spec does (U+FFFD for invalid UTF-8);
@@ -178,14 +178,14 @@ impl BytesEvent {
     /// ```
     #[must_use]
     pub fn data_lossy(&self) -> alloc::borrow::Cow<'_, str> {
-        alloc::string::String::from_utf8_lossy(&self.data)
+        crate::utf8::lossy(&self.data)
     }
 
     /// The last event id decoded as the spec does (U+FFFD for invalid
     /// UTF-8); borrowed when already valid.
     #[must_use]
     pub fn last_event_id_lossy(&self) -> alloc::borrow::Cow<'_, str> {
-        alloc::string::String::from_utf8_lossy(self.last_event_id())
+        crate::utf8::lossy(self.last_event_id())
     }
 
     /// The data as `&str`.
@@ -193,7 +193,7 @@ impl BytesEvent {
     /// # Errors
     /// When it is not valid UTF-8.
     pub fn data_str(&self) -> Result<&str, core::str::Utf8Error> {
-        core::str::from_utf8(&self.data)
+        crate::utf8::str(&self.data)
     }
 
     /// The exact input bytes of this event's block, from its first line

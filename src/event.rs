@@ -69,7 +69,7 @@ impl<'a> Event<'a> {
     /// # Errors
     /// When it is not valid UTF-8.
     pub fn event_type_str(&self) -> Result<&'a str, core::str::Utf8Error> {
-        core::str::from_utf8(self.event_type())
+        crate::utf8::str(self.event_type())
     }
 
     /// The data as `&str`.
@@ -77,7 +77,7 @@ impl<'a> Event<'a> {
     /// # Errors
     /// When it is not valid UTF-8.
     pub fn data_str(&self) -> Result<&'a str, core::str::Utf8Error> {
-        core::str::from_utf8(self.data)
+        crate::utf8::str(self.data)
     }
 
     /// The last event id as `&str`.
@@ -85,7 +85,7 @@ impl<'a> Event<'a> {
     /// # Errors
     /// When it is not valid UTF-8.
     pub fn last_event_id_str(&self) -> Result<&'a str, core::str::Utf8Error> {
-        core::str::from_utf8(self.last_event_id)
+        crate::utf8::str(self.last_event_id)
     }
 
     /// The event type decoded as the spec does (U+FFFD for invalid UTF-8);
@@ -93,7 +93,7 @@ impl<'a> Event<'a> {
     #[cfg(feature = "alloc")]
     #[must_use]
     pub fn event_type_lossy(&self) -> alloc::borrow::Cow<'a, str> {
-        alloc::string::String::from_utf8_lossy(self.event_type())
+        crate::utf8::lossy(self.event_type())
     }
 
     /// The data decoded as the spec does (U+FFFD for invalid UTF-8);
@@ -107,7 +107,7 @@ impl<'a> Event<'a> {
     #[cfg(feature = "alloc")]
     #[must_use]
     pub fn data_lossy(&self) -> alloc::borrow::Cow<'a, str> {
-        alloc::string::String::from_utf8_lossy(self.data)
+        crate::utf8::lossy(self.data)
     }
 
     /// The last event id decoded as the spec does (U+FFFD for invalid
@@ -115,7 +115,7 @@ impl<'a> Event<'a> {
     #[cfg(feature = "alloc")]
     #[must_use]
     pub fn last_event_id_lossy(&self) -> alloc::borrow::Cow<'a, str> {
-        alloc::string::String::from_utf8_lossy(self.last_event_id)
+        crate::utf8::lossy(self.last_event_id)
     }
 
     /// Copies the event into an [`OwnedEvent`] of `String`s (lossy UTF-8).

@@ -277,6 +277,7 @@ pub mod fuzz_eol {
 pub mod stream;
 #[cfg(all(feature = "futures", feature = "std"))]
 mod timer;
+mod utf8;
 
 pub use buffer::{ArrayBuffer, Buffer, SliceBuffer};
 pub use decoder::{Buffers, Config, Decoder, DefaultBuffer, Discarded, Feed, Item, LineDecoder};
