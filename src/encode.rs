@@ -400,7 +400,7 @@ pub use shared::Encoded;
 fn for_each_line<E>(text: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
     let mut rest = text;
     loop {
-        match find_break(rest) {
+        match crate::eol::find(rest) {
             None => return f(rest),
             Some(i) => {
                 f(&rest[..i])?;
@@ -412,19 +412,6 @@ fn for_each_line<E>(text: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> R
                 rest = &rest[i + skip..];
             }
         }
-    }
-}
-
-/// The first CR or LF in `text`. Under 16 bytes (most types and ids, and
-/// short data such as a counter) with two word-at-a-time probes and no
-/// call, as the decoder's line finder does; the call into `memchr2` and
-/// its set-up cost more than such a scan.
-#[inline(always)]
-pub(crate) fn find_break(text: &[u8]) -> Option<usize> {
-    if text.len() < 16 {
-        crate::decoder::find_short(text)
-    } else {
-        memchr::memchr2(b'\n', b'\r', text)
     }
 }
 
@@ -953,7 +940,7 @@ mod tests {
                     }
                     let has = at < len;
                     let brk = has && b != 0;
-                    assert_eq!(find_break(v), brk.then_some(at), "{len} {at} {b}");
+                    assert_eq!(crate::eol::find(v), brk.then_some(at), "{len} {at} {b}");
                     assert_eq!(check_line(v).is_err(), brk, "{len} {at} {b}");
                     assert_eq!(check_id(v).is_err(), has, "{len} {at} {b}");
                     if has && b == 0 {

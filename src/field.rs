@@ -208,12 +208,14 @@ fn skip_one_space(line: &[u8], at: usize) -> usize {
 /// ```
 #[must_use]
 pub fn parse_retry(value: &[u8]) -> Option<Duration> {
-    retry_millis(value).map(Duration::from_millis)
+    parse_digits(value).map(Duration::from_millis)
 }
 
-/// [`parse_retry`] in milliseconds, as the decoder keeps it.
+/// A non-empty run of ASCII digits as a number, saturating at `u64::MAX`;
+/// `None` for anything else. [`parse_retry`] in milliseconds (as the
+/// decoder keeps it), and the client's `Retry-After` in seconds.
 #[inline]
-pub(crate) fn retry_millis(value: &[u8]) -> Option<u64> {
+pub(crate) fn parse_digits(value: &[u8]) -> Option<u64> {
     if value.is_empty() {
         return None;
     }
@@ -242,7 +244,7 @@ pub(crate) fn id_is_accepted(value: &[u8]) -> bool {
 /// Checks a value for an `event` field (or any single line): no CR or LF,
 /// which would end the line early and let the rest forge fields.
 pub(crate) fn check_line(v: &[u8]) -> Result<(), InvalidValue> {
-    match crate::encode::find_break(v) {
+    match crate::eol::find(v) {
         Some(at) => Err(InvalidValue::LineBreak { at }),
         None => Ok(()),
     }
@@ -313,8 +315,8 @@ mod tests {
 
     #[test]
     fn retry_accepts_only_ascii_digits() {
-        assert_eq!(retry_millis(b"0"), Some(0));
-        assert_eq!(retry_millis(b"007"), Some(7));
+        assert_eq!(parse_digits(b"0"), Some(0));
+        assert_eq!(parse_digits(b"007"), Some(7));
         assert_eq!(parse_retry(b"007"), Some(Duration::from_millis(7)));
         for bad in [
             &b"1.5"[..],
@@ -326,15 +328,15 @@ mod tests {
             b"",
             b"\xd9\xa1",
         ] {
-            assert_eq!(retry_millis(bad), None, "{bad:?}");
+            assert_eq!(parse_digits(bad), None, "{bad:?}");
         }
     }
 
     #[test]
     fn retry_overflow_saturates() {
-        assert_eq!(retry_millis(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(retry_millis(b"18446744073709551616"), Some(u64::MAX));
-        assert_eq!(retry_millis(&[b'9'; 30]), Some(u64::MAX));
+        assert_eq!(parse_digits(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_digits(b"18446744073709551616"), Some(u64::MAX));
+        assert_eq!(parse_digits(&[b'9'; 30]), Some(u64::MAX));
     }
 
     #[test]

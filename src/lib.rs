@@ -237,6 +237,7 @@ mod decoder;
 #[cfg_attr(docsrs, doc(cfg(feature = "embedded-io")))]
 pub mod embedded;
 pub mod encode;
+mod eol;
 mod error;
 mod event;
 mod field;

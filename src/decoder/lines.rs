@@ -14,7 +14,6 @@ use super::{effective_max, release, Config, Discarded, Feed};
 use crate::buffer::Buffer;
 use crate::error::DecodeError;
 use crate::field::Line;
-pub(crate) use scan::find_short;
 #[cfg(fuzzing)]
 pub(crate) use scan::EolFinder;
 use scan::Scanner;

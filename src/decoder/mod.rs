@@ -59,7 +59,6 @@ use crate::field::{self, FieldName, Parsed};
 pub use config::Config;
 use event::{Data, EventBuilder, Type};
 use ids::IdState;
-pub(crate) use lines::find_short;
 pub use lines::LineDecoder;
 #[cfg(fuzzing)]
 pub(crate) use lines::{eol_mask16, eol_mask16_scalar, EolFinder};
@@ -183,7 +182,7 @@ enum Outcome {
 #[inline(always)]
 fn retry_line(retry: &mut Option<u64>, work: &mut Work, v: &[u8]) -> Outcome {
     work.add(v.len());
-    match field::retry_millis(v) {
+    match field::parse_digits(v) {
         Some(ms) => {
             *retry = Some(ms);
             Outcome::Retry(ms)

@@ -25,8 +25,9 @@
 //! found without touching the state at all ([`Scanner::next_in_chunk`]):
 //! that is the hot path.
 
-use super::simd::{self, is_eol};
+use super::simd;
 use crate::buffer::Buffer;
+use crate::eol::{find_bytewise, find_short, word_eols};
 
 /// The UTF-8 byte order mark.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
@@ -97,42 +98,6 @@ impl Default for EolFinder {
             avx2: memchr::arch::x86_64::avx2::memchr::Two::new(b'\n', b'\r'),
         }
     }
-}
-
-/// The word-at-a-time trick: flags (the high bit of a byte) the CR and LF
-/// bytes of `w`. The lowest flag is always exact (a false flag can only
-/// appear above a true one), which is all we use.
-#[inline(always)]
-fn word_eols(w: u64) -> u64 {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
-    const CR: u64 = u64::from_ne_bytes([b'\r'; 8]);
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    zero(w ^ LF) | zero(w ^ CR)
-}
-
-/// The first CR or LF in `hay`, one byte at a time (for the last few bytes).
-#[inline(always)]
-fn find_bytewise(hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| is_eol(b))
-}
-
-/// The first CR or LF in `hay`, which is shorter than 16 bytes: two
-/// overlapping words when it has 8 bytes or more.
-#[inline(always)]
-pub(crate) fn find_short(hay: &[u8]) -> Option<usize> {
-    let n = hay.len();
-    debug_assert!(n < 16);
-    let (Some(first), Some(last)) = (hay.first_chunk::<8>(), hay.last_chunk::<8>()) else {
-        return find_bytewise(hay);
-    };
-    let f = word_eols(u64::from_le_bytes(*first));
-    if f != 0 {
-        return Some((f.trailing_zeros() / 8) as usize);
-    }
-    let f = word_eols(u64::from_le_bytes(*last));
-    (f != 0).then(|| n - 8 + (f.trailing_zeros() / 8) as usize)
 }
 
 /// The most bytes [`EolFinder::find_blocks`] checks 16 at a time; a longer

@@ -18,11 +18,7 @@
 //! no alignment. CI runs this module's tests under Miri.
 #![allow(unsafe_code)]
 
-/// Whether `b` ends a line (CR or LF).
-#[inline(always)]
-pub(crate) fn is_eol(b: u8) -> bool {
-    b == b'\n' || b == b'\r'
-}
+use crate::eol::is_eol;
 
 /// Bit `i` set when `block[i]` is CR or LF.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
