@@ -647,8 +647,7 @@ impl<B: Buffer> EventSource<B> {
             other => Cause::Status(other),
         };
         if status != 200 && status != 204 && (self.config.retry_status)(status) {
-            // Retry-After counts seconds; the same digits-only rule.
-            let hint = response.retry_after.and_then(crate::field::retry_millis);
+            let hint = response.retry_after.and_then(crate::field::parse_digits);
             let hint = hint.map(|secs| Duration::from_secs(secs.min(u64::from(u32::MAX))));
             // `delay` keeps it between the floor and the ceiling.
             self.reestablish(now, cause, hint, &mut f);

@@ -258,15 +258,14 @@ impl Route {
         filter: &mut F,
     ) -> bool {
         let ended = self.frame.end(chunk, start, end);
-        let (dropping, over) = (ended == Ended::Dropped, ended == Ended::Over);
+        let over = ended == Ended::Over;
         let first = mem::replace(&mut self.first_block, false);
         // The common case first, with nothing moved around: a block that
         // goes out as it came.
-        let verdict = match event {
-            _ if dropping => Verdict::Drop,
-            None if !over => Verdict::Pass,
-            None => Verdict::Drop,
-            Some(ev) => filter(&ev),
+        let verdict = match (ended, event) {
+            (Ended::Dropped, _) | (Ended::Over, None) => Verdict::Drop,
+            (Ended::Kept, None) => Verdict::Pass,
+            (_, Some(ev)) => filter(&ev),
         };
         let event = match verdict {
             Verdict::Pass if !over => {
