@@ -360,12 +360,15 @@ async fn a_redirect_loop_closes_with_a_typed_cause() {
     tokio::spawn(async move {
         while let Ok((mut tcp, _)) = listener.accept().await {
             count.fetch_add(1, Ordering::SeqCst);
+            // The server answers one request per connection and says so:
+            // a client that reused the connection for the redirect raced
+            // the close and failed with a transport error under load.
             tokio::spawn(async move {
                 let mut buf = [0u8; 1024];
                 let _ = tcp.read(&mut buf).await;
                 let _ = tcp
                     .write_all(
-                        b"HTTP/1.1 302 Found\r\nlocation: /events\r\ncontent-length: 0\r\n\r\n",
+                        b"HTTP/1.1 302 Found\r\nlocation: /events\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
                     )
                     .await;
             });
@@ -398,7 +401,9 @@ async fn a_redirect_without_location_closes_with_its_status() {
                 let mut buf = [0u8; 1024];
                 let _ = tcp.read(&mut buf).await;
                 let _ = tcp
-                    .write_all(b"HTTP/1.1 302 Found\r\ncontent-length: 0\r\n\r\n")
+                    .write_all(
+                        b"HTTP/1.1 302 Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    )
                     .await;
             });
         }
