@@ -22,9 +22,11 @@ use crate::error::DecodeError;
 /// (reference-counted, no copy); data that straddled chunks or joined
 /// several `data` lines was copied once. (Data of 1 KiB or more that the
 /// decoder assembled in its own buffer is handed out of that buffer, not
-/// copied again.) A long event type or id is shared the same way; short
-/// ones, up to 23 bytes, are held inline, which is cheaper than a
-/// reference count.
+/// copied again.) A long event type or id is shared the same way. Short
+/// values, up to 23 bytes (a heartbeat's data, most types and ids), are
+/// held inline in the event, which costs less than a reference count; so
+/// [`BytesEvent::data`] is a slice, and [`BytesEvent::data_bytes`] gives
+/// `Bytes` (a copy for inline data).
 ///
 /// # Memory kept alive
 /// A shared field keeps its whole input chunk alive for as long as the
@@ -40,16 +42,16 @@ use crate::error::DecodeError;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BytesEvent {
     event_type: Small,
-    data: Bytes,
+    data: Small,
     last_event_id: Small,
     raw: Option<Bytes>,
 }
 
-/// The longest event type or last event id a [`BytesEvent`] holds inline,
+/// The longest event type, data or last event id a [`BytesEvent`] holds inline,
 /// with no reference count.
 const INLINE: usize = 23;
 
-/// An event type or last event id: inline when short (no reference count
+/// An event type, data or last event id: inline when short (no reference count
 /// to take and drop per event), else `Bytes`.
 #[derive(Clone)]
 enum Small {
@@ -114,6 +116,14 @@ impl Small {
             Small::Shared(b) => b,
         }
     }
+
+    /// As `Bytes`: shared, or copied when inline.
+    fn to_bytes(&self) -> Bytes {
+        match self {
+            Small::Inline(..) => Bytes::copy_from_slice(self.as_bytes()),
+            Small::Shared(b) => b.clone(),
+        }
+    }
 }
 
 impl PartialEq for Small {
@@ -145,10 +155,32 @@ impl BytesEvent {
         self.event_type.as_bytes()
     }
 
-    /// The data.
+    /// The data. (Data of up to 23 bytes is held inline, without a
+    /// reference count, so this is a slice; see
+    /// [`BytesEvent::data_bytes`] for `Bytes`.)
     #[must_use]
-    pub fn data(&self) -> &Bytes {
-        &self.data
+    pub fn data(&self) -> &[u8] {
+        self.data.as_bytes()
+    }
+
+    /// The data as `Bytes`: a reference to the memory it is held in, or,
+    /// for data of up to 23 bytes (held inline), a new copy.
+    ///
+    /// # Example
+    /// ```
+    /// use bytes::Bytes;
+    /// use ssewire::bytes::{BytesDecoder, BytesItem};
+    ///
+    /// let chunk = Bytes::from(format!("data: {}\n\n", "x".repeat(2048)));
+    /// let mut dec = BytesDecoder::new();
+    /// dec.push(chunk.clone());
+    /// let Some(Ok(BytesItem::Event(ev))) = dec.next() else { panic!() };
+    /// // Long data shares the chunk's memory.
+    /// assert_eq!(ev.data_bytes().as_ptr(), chunk[6..].as_ptr());
+    /// ```
+    #[must_use]
+    pub fn data_bytes(&self) -> Bytes {
+        self.data.to_bytes()
     }
 
     /// The last event id at dispatch. (Ids of up to 23 bytes are held
@@ -178,7 +210,7 @@ impl BytesEvent {
     /// ```
     #[must_use]
     pub fn data_lossy(&self) -> alloc::borrow::Cow<'_, str> {
-        crate::utf8::lossy(&self.data)
+        crate::utf8::lossy(self.data())
     }
 
     /// The last event id decoded as the spec does (U+FFFD for invalid
@@ -193,7 +225,7 @@ impl BytesEvent {
     /// # Errors
     /// When it is not valid UTF-8.
     pub fn data_str(&self) -> Result<&str, core::str::Utf8Error> {
-        crate::utf8::str(&self.data)
+        crate::utf8::str(self.data())
     }
 
     /// The exact input bytes of this event's block, from its first line
@@ -216,7 +248,7 @@ impl BytesEvent {
         };
         (
             event_type,
-            self.data,
+            self.data.into_bytes(),
             self.last_event_id.into_bytes(),
             self.raw,
         )
@@ -226,7 +258,7 @@ impl BytesEvent {
     /// API.
     #[must_use]
     pub fn as_event(&self) -> crate::Event<'_> {
-        crate::Event::new(self.event_type(), &self.data, self.last_event_id())
+        crate::Event::new(self.event_type(), self.data(), self.last_event_id())
     }
 
     /// An encoder event with the same meaning, to re-encode a changed copy:
@@ -440,6 +472,11 @@ pub(crate) struct Sharer {
     /// has been dropped: events queued across a block switch then never
     /// cost an allocation.
     spare: BytesMut,
+    /// Either block may be (the rest of) an allocation larger than
+    /// [`COPY_BLOCK`], made or taken up again for a large copy. Its
+    /// capacity does not show that once the copy is split off, so this is
+    /// what tells [`Sharer::idle`] to give it back.
+    large: bool,
     /// See [`Config::max_pin`].
     max_pin: usize,
 }
@@ -450,6 +487,7 @@ impl Sharer {
             last_id: None,
             copies: BytesMut::new(),
             spare: BytesMut::new(),
+            large: false,
             max_pin: config.max_pin,
         }
     }
@@ -498,8 +536,9 @@ impl Sharer {
             raw,
         };
         match data_at {
-            None => f(build(self.copy(data))),
-            Some(r) => f(build(shared(chunk, r))),
+            _ if data.len() <= INLINE => f(build(Small::inline(data))),
+            None => f(build(Small::Shared(self.copy(data)))),
+            Some(r) => f(build(Small::Shared(shared(chunk, r)))),
         }
     }
 
@@ -508,14 +547,18 @@ impl Sharer {
     #[inline(always)]
     fn places(&mut self, chunk: &Bytes, parts: [&[u8]; 3]) -> [Option<core::ops::Range<usize>>; 3] {
         let [ty, data, id] = parts;
-        // A short type or id goes inline, a kept id is cloned: none of
-        // them is shared or copied.
+        // A short type, data or id goes inline, a kept id is cloned: none
+        // of them is shared or copied.
         let ty_at = if ty.len() <= INLINE {
             Some(0..0)
         } else {
             self.place(chunk, ty)
         };
-        let data_at = self.place(chunk, data);
+        let data_at = if data.len() <= INLINE {
+            Some(0..0)
+        } else {
+            self.place(chunk, data)
+        };
         let id_at = if id.len() <= INLINE || self.last_id.as_deref() == Some(id) {
             Some(0..0)
         } else {
@@ -599,6 +642,7 @@ impl Sharer {
 
     #[cold]
     fn switch_block(&mut self, want: usize) {
+        self.large |= want > COPY_BLOCK;
         if self.copies.try_reclaim(want) {
             return;
         }
@@ -617,25 +661,23 @@ impl Sharer {
         self.copies.split().freeze()
     }
 
-    /// The chunk is used up: give back a block made larger than
-    /// [`COPY_BLOCK`] for a large copy (what was copied into it stays with
-    /// the events that hold it), and forget a kept id larger than `keep`
-    /// (the decoder keeps the id too: an idle decoder holds it once).
+    /// The chunk is used up: give back the blocks when one was made (or
+    /// taken up again) larger than [`COPY_BLOCK`] for a large copy (what
+    /// was copied into it stays with the events that hold it), and forget
+    /// a kept id larger than `keep` (the decoder keeps the id too: an idle
+    /// decoder holds it once).
     #[inline]
     pub(crate) fn idle(&mut self, keep: usize) {
-        if self.copies.capacity().max(self.spare.capacity()) > COPY_BLOCK
-            || self.last_id.as_ref().is_some_and(|id| id.len() > keep)
-        {
+        if self.large || self.last_id.as_ref().is_some_and(|id| id.len() > keep) {
             self.release(keep);
         }
     }
 
     #[cold]
     fn release(&mut self, keep: usize) {
-        for block in [&mut self.copies, &mut self.spare] {
-            if block.capacity() > COPY_BLOCK {
-                *block = BytesMut::new();
-            }
+        if core::mem::take(&mut self.large) {
+            self.copies = BytesMut::new();
+            self.spare = BytesMut::new();
         }
         if self.last_id.as_ref().is_some_and(|id| id.len() > keep) {
             self.last_id = None;
@@ -773,14 +815,14 @@ impl Convert {
         };
         let max_pin = self.sharer.max_pin.max(len.saturating_mul(4));
         ev.data = match take_data(dec, (addr, len), max_pin, self.max_idle, &mut self.pinned) {
-            Some(Ok(held)) => held.freeze(),
+            Some(Ok(held)) => Small::Shared(held.freeze()),
             Some(Err(lent)) => {
                 self.sharer.make_room(lent.len());
-                self.sharer.copy(lent)
+                Small::Shared(self.sharer.copy(lent))
             }
             None => {
                 debug_assert!(false, "data outside the chunk is in a buffer");
-                Bytes::new()
+                Small::Shared(Bytes::new())
             }
         };
         emit(Ok(BytesItem::Event(ev)));
@@ -971,7 +1013,7 @@ impl BytesDecoder {
     /// for chunk in ["data: a\n\nda", "ta: b\n\n"] {
     ///     dec.feed_all(&Bytes::from(chunk), |item| {
     ///         if let Ok(BytesItem::Event(ev)) = item {
-    ///             data.push(ev.data().clone());
+    ///             data.push(ev.data_bytes());
     ///         }
     ///     });
     /// }

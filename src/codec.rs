@@ -38,7 +38,7 @@ pub type CodecItem = Result<BytesItem, DecodeError>;
 /// codec.encode(Message::new("hi"), &mut buf)?;
 /// assert_eq!(&buf[..], b"data: hi\n\n");
 /// let Some(Ok(BytesItem::Event(ev))) = codec.decode(&mut buf)? else { panic!() };
-/// assert_eq!(&ev.data()[..], b"hi");
+/// assert_eq!(ev.data(), b"hi");
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Default)]

@@ -37,7 +37,7 @@ use crate::error::ReadError;
 /// let mut events = EventStream::new(chunks);
 /// block_on(async {
 ///     let ev = events.next_event().await.unwrap().unwrap();
-///     assert_eq!(&ev.data()[..], b"hello");
+///     assert_eq!(ev.data(), b"hello");
 ///     assert!(events.next_event().await.is_none());
 /// });
 /// assert_eq!(events.last_event_id(), b"1");

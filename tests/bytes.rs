@@ -65,7 +65,7 @@ fn straddling_event_is_copied_once_into_one_bytes() {
     let [Ok(BytesItem::Event(a)), Ok(BytesItem::Event(b))] = &got[..] else {
         panic!("{got:?}")
     };
-    assert_eq!(&a.data()[..], b"payload");
+    assert_eq!(a.data(), b"payload");
     // "\r" ended the data line; the next chunk's "\r\n" is the blank line.
     assert_eq!(&a.raw().unwrap()[..], b"data: payload\r\r\n");
     // A CR at the end of a chunk ends its frame at once ...
@@ -77,7 +77,7 @@ fn straddling_event_is_copied_once_into_one_bytes() {
     };
     // ... so the LF that completes that CRLF starts the next frame.
     assert_eq!(&c.raw().unwrap()[..], b"\ndata: y\n\n");
-    assert_eq!(&c.data()[..], b"y");
+    assert_eq!(c.data(), b"y");
 }
 
 /// Large data that straddles chunks is handed out of the decoder's buffer
@@ -119,7 +119,7 @@ fn large_straddling_data_is_right_and_stays_intact_when_kept() {
         let mut dec = BytesDecoder::new();
         for c in &chunks {
             dec.feed_all(c, |item| match item {
-                Ok(BytesItem::Event(ev)) => kept.push(ev.data().clone()),
+                Ok(BytesItem::Event(ev)) => kept.push(ev.data_bytes()),
                 other => panic!("{other:?}"),
             });
         }
@@ -132,7 +132,7 @@ fn large_straddling_data_is_right_and_stays_intact_when_kept() {
                 let Ok(BytesItem::Event(ev)) = item else {
                     panic!("{item:?}")
                 };
-                kept.push(ev.data().clone());
+                kept.push(ev.data_bytes());
             }
         }
         assert_eq!(kept, want, "iterator, chunk {size}");

@@ -61,7 +61,7 @@ fn check_session(session: &client::Session, total: u64) {
         "every event exactly once, in order"
     );
     for (n, ev) in (1..).zip(&session.events) {
-        assert_eq!(&ev.data()[..], server::event_data(n).as_bytes());
+        assert_eq!(ev.data(), server::event_data(n).as_bytes());
         assert_eq!(ev.event_type(), server::event_type(n).as_bytes());
     }
 }
@@ -193,7 +193,7 @@ async fn codec_over_tcp_round_trips() {
         match item.unwrap() {
             Ok(BytesItem::Event(ev)) => {
                 assert_eq!(
-                    &ev.data()[..],
+                    ev.data(),
                     format!("line {events}\nsecond\nthird").as_bytes()
                 );
                 assert_eq!(ev.last_event_id(), events.to_string().as_bytes());

@@ -315,6 +315,45 @@ fn retained_small_events_from_slices_of_large_reads_pin_little() {
     }
 }
 
+#[test]
+fn retained_short_events_hold_no_heap_of_their_own() {
+    // A type, data and id of up to 23 bytes are held inline in the event:
+    // a queue of heartbeats or pings keeps no copy block and no input
+    // chunk alive, whatever the chunking. (Before, short data was copied
+    // into 4 KiB blocks that the retained events kept alive.)
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let input: String = (0..1000)
+        .map(|i| format!("event: tick\nid: {i}\ndata: tick number {i}\n\n"))
+        .collect();
+    for size in [7, 61, 4096, input.len()] {
+        for push in [false, true] {
+            let base = live_now();
+            let mut kept = Vec::with_capacity(1000);
+            let holder = live_now() - base;
+            let mut dec = BytesDecoder::new();
+            for c in input.as_bytes().chunks(size) {
+                let mut take = |item| {
+                    if let Ok(BytesItem::Event(ev)) = item {
+                        kept.push(ev);
+                    }
+                };
+                if push {
+                    dec.push(Bytes::copy_from_slice(c));
+                    dec.by_ref().for_each(&mut take);
+                } else {
+                    dec.feed_all(&Bytes::copy_from_slice(c), &mut take);
+                }
+            }
+            drop(dec);
+            assert_eq!(kept.len(), 1000);
+            assert_eq!(kept[999].data(), b"tick number 999");
+            assert_eq!(kept[999].last_event_id(), b"999");
+            let retained = live_now() - base - holder;
+            assert_eq!(retained, 0, "chunks of {size}, push {push}");
+        }
+    }
+}
+
 /// Two data lines of the longest length the default limits accept (16 MiB
 /// - 1), which join to almost the data limit (32 MiB), in 64 KiB reads.
 fn two_longest_lines() -> Vec<Bytes> {

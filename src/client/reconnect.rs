@@ -259,7 +259,7 @@ enum Conn<F, B> {
 /// let sleep = |_delay| async {}; // your runtime's timer
 /// let events = ReconnectingStream::new(&ClientConfig::default(), connect, sleep);
 /// let got: Vec<_> = block_on(events.filter_map(|r| async { r.ok() }).take(3).collect());
-/// assert_eq!(&got[2].data()[..], b"hello 3");
+/// assert_eq!(got[2].data(), b"hello 3");
 /// ```
 pub struct ReconnectingStream<C: Connector, S: Sleeper> {
     es: EventSource,
@@ -348,7 +348,7 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     /// assert!(matches!(got[0], Ok(ClientItem::Open)));
     /// assert!(matches!(&got[1], Ok(ClientItem::Comment(c)) if c == "hello"));
     /// assert!(matches!(got[2], Ok(ClientItem::Retry(d)) if d.as_millis() == 500));
-    /// assert!(matches!(&got[3], Ok(ClientItem::Event(ev)) if &ev.data()[..] == b"x"));
+    /// assert!(matches!(&got[3], Ok(ClientItem::Event(ev)) if ev.data() == b"x"));
     /// ```
     #[must_use]
     pub fn with_signals(mut self) -> ClientItems<C, S> {
