@@ -133,10 +133,55 @@ fn measure(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
 // ---------------------------------------------------------------------------
 // Input adapters for the peers' intended APIs.
 
+/// The `Bytes` chunks as a `Stream`: the chunks themselves (no copy), or,
+/// while [`OVER_READS`] is set, read from a [`TokioChunkReader`] through
+/// tokio-util's `ReaderStream`, which copies each read into its buffer and
+/// hands out `Bytes` split off it, as an HTTP client's body does with a
+/// socket's reads.
 fn byte_stream(
     chunks: &[Bytes],
 ) -> impl futures::Stream<Item = Result<Bytes, io::Error>> + Unpin + '_ {
-    stream::iter(chunks.iter().cloned().map(Ok))
+    if OVER_READS.load(Relaxed) {
+        let reader = TokioChunkReader {
+            chunks,
+            i: 0,
+            off: 0,
+        };
+        // A read buffer of one chunk (at least 64 bytes, at most 1 MiB, as
+        // async-sse's reader is given): one chunk per read, like the
+        // `AsyncRead` rows.
+        let cap = chunks.first().map_or(8192, |c| c.len().clamp(64, 1 << 20));
+        futures::future::Either::Right(tokio_util::io::ReaderStream::with_capacity(reader, cap))
+    } else {
+        futures::future::Either::Left(stream::iter(chunks.iter().cloned().map(Ok)))
+    }
+}
+
+/// Set while a "(Stream over reads)" row runs: see [`byte_stream`].
+static OVER_READS: AtomicBool = AtomicBool::new(false);
+
+/// Runs `f` with [`OVER_READS`] set.
+fn over_reads(f: Decode, chunks: &[Bytes]) -> (usize, usize) {
+    OVER_READS.store(true, Relaxed);
+    let r = f(chunks);
+    OVER_READS.store(false, Relaxed);
+    r
+}
+
+fn sse_stream_reads(chunks: &[Bytes]) -> (usize, usize) {
+    over_reads(sse_stream, chunks)
+}
+
+fn sseer_reads(chunks: &[Bytes]) -> (usize, usize) {
+    over_reads(sseer, chunks)
+}
+
+fn eventsource_stream_reads(chunks: &[Bytes]) -> (usize, usize) {
+    over_reads(eventsource_stream, chunks)
+}
+
+fn ssewire_event_stream_reads(chunks: &[Bytes]) -> (usize, usize) {
+    over_reads(ssewire_event_stream, chunks)
 }
 
 /// An `AsyncRead` returning at most one chunk per read.
@@ -535,6 +580,16 @@ const DECODERS: &[(&str, Decode)] = &[
     ("sse-codec (Stream)", sse_codec),
     ("async-sse (Stream)", async_sse),
     ("tokio_sse_codec", tokio_sse_codec),
+    (
+        "ssewire EventStream (Stream over reads)",
+        ssewire_event_stream_reads,
+    ),
+    ("sse-stream (Stream over reads)", sse_stream_reads),
+    ("sseer (Stream over reads)", sseer_reads),
+    (
+        "eventsource-stream (Stream over reads)",
+        eventsource_stream_reads,
+    ),
 ];
 
 // ---------------------------------------------------------------------------
@@ -759,6 +814,23 @@ fn is_stream(name: &str) -> bool {
     name.contains("(Stream)") || name.contains(", Stream)")
 }
 
+/// A row whose input is an `AsyncRead` that copies each chunk into the
+/// reader's buffer (as a socket read does), rather than ready-made `Bytes`:
+/// `SseCodec` under `FramedRead` and the peers that read the same way
+/// (codecs, `AsyncRead` decoders, `Stream`s over tokio-util's
+/// `ReaderStream`). Compared among themselves in "× fastest peer over
+/// reads".
+fn reads_input(name: &str) -> bool {
+    name.contains("over reads")
+        || name.contains("FramedRead")
+        || [
+            "sse-codec (Stream)",
+            "async-sse (Stream)",
+            "tokio_sse_codec",
+        ]
+        .contains(&name)
+}
+
 /// A row for a crate other than ssewire and the baselines.
 fn is_peer(name: &str) -> bool {
     !name.starts_with("ssewire") && !is_baseline(name)
@@ -890,9 +962,9 @@ fn main_with(args: Vec<String>) {
     };
     println!("## Decoders\n");
     println!("Profile: {profile}. Rounds: {rounds}, interleaved; the median round is shown. Cut-off budget per run: {budget:?}.");
-    println!("× memchr2: speed relative to counting line ends with memchr2. × fastest peer: speed relative to the fastest correct other crate in the same cell. × fastest Stream peer (rows whose API is a `Stream`): relative to the fastest correct other crate used through its `Stream` API.\n");
-    println!("| workload | chunking | implementation | MB/s | events/s | × memchr2 | × fastest peer | × fastest Stream peer | allocs/event | peak heap | check |");
-    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("× memchr2: speed relative to counting line ends with memchr2. × fastest peer: speed relative to the fastest correct other crate in the same cell. × fastest Stream peer (rows whose API is a `Stream`): relative to the fastest correct other crate used through its `Stream` API. × fastest peer over reads (rows whose input is an `AsyncRead` that copies each chunk into the reader's buffer, as a socket read does: `SseCodec` under `FramedRead`, codecs, `AsyncRead` decoders, `Stream`s over tokio-util's `ReaderStream`): relative to the fastest correct other crate reading that way.\n");
+    println!("| workload | chunking | implementation | MB/s | events/s | × memchr2 | × fastest peer | × fastest Stream peer | × fastest peer over reads | allocs/event | peak heap | check |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for w in workloads::all() {
         if only.as_deref().is_some_and(|o| o != w.name) {
             continue;
@@ -955,17 +1027,28 @@ fn main_with(args: Vec<String>) {
                 DECODERS
                     .iter()
                     .zip(&cells)
-                    .filter(|((name, _), _)| is_peer(name) && (!stream_only || is_stream(name)))
+                    .filter(|((name, _), _)| {
+                        is_peer(name)
+                            && !name.contains("over reads")
+                            && (!stream_only || is_stream(name))
+                    })
                     .filter_map(|(_, c)| c.median().filter(correct))
                     .map(|r| r.time)
                     .min()
             };
             let (fastest_peer, fastest_stream_peer) = (fastest(false), fastest(true));
+            let fastest_reads_peer = DECODERS
+                .iter()
+                .zip(&cells)
+                .filter(|((name, _), _)| is_peer(name) && reads_input(name))
+                .filter_map(|(_, c)| c.median().filter(correct))
+                .map(|r| r.time)
+                .min();
             for (i, (name, _)) in DECODERS.iter().enumerate() {
                 let c = &cells[i];
                 if let Some((bytes, t)) = c.cut {
                     println!(
-                        "| {} | {cname} | {name} | cut off: {:.0} MB/s on the first {:.1} MB | | | | | | | too slow |",
+                        "| {} | {cname} | {name} | cut off: {:.0} MB/s on the first {:.1} MB | | | | | | | | too slow |",
                         w.name,
                         mbps(bytes, t),
                         bytes as f64 / 1e6
@@ -981,7 +1064,13 @@ fn main_with(args: Vec<String>) {
                     _ => "-".to_string(),
                 };
                 let vs_stream = match fastest_stream_peer {
-                    Some(p) if is_stream(name) => {
+                    Some(p) if is_stream(name) && !name.contains("over reads") => {
+                        format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64())
+                    }
+                    _ => "-".to_string(),
+                };
+                let vs_reads = match fastest_reads_peer {
+                    Some(p) if reads_input(name) => {
                         format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64())
                     }
                     _ => "-".to_string(),
@@ -1002,7 +1091,7 @@ fn main_with(args: Vec<String>) {
                     r.allocs as f64 / w.events as f64
                 };
                 println!(
-                    "| {} | {cname} | {name} | {:.0} | {:.0} | {:.2} | {vs_peer} | {vs_stream} | {:.2} | {} KiB | {check} |",
+                    "| {} | {cname} | {name} | {:.0} | {:.0} | {:.2} | {vs_peer} | {vs_stream} | {vs_reads} | {:.2} | {} KiB | {check} |",
                     w.name,
                     mbps(w.bytes.len(), r.time),
                     w.events as f64 / r.time.as_secs_f64(),
