@@ -18,27 +18,32 @@ use crate::error::DecodeError;
 /// A dispatched event whose data is `bytes::Bytes`. It is `'static + Send`,
 /// so it can move to another task.
 ///
-/// Data that lay inside one input chunk shares that chunk's memory
-/// (reference-counted, no copy); data that straddled chunks or joined
-/// several `data` lines was copied once. (Data of 1 KiB or more that the
-/// decoder assembled in its own buffer is handed out of that buffer, not
-/// copied again.) A long event type or id is shared the same way. Short
-/// values, up to 23 bytes (a heartbeat's data, most types and ids), are
-/// held inline in the event, which costs less than a reference count; so
-/// [`BytesEvent::data`] is a slice, and [`BytesEvent::data_bytes`] gives
-/// `Bytes` (a copy for inline data).
+/// Data of 1 KiB or more that lay inside one input chunk shares that
+/// chunk's memory (reference-counted, no copy); data of 1 KiB or more
+/// that the decoder assembled in its own buffer (it straddled chunks, or
+/// joined several `data` lines) is handed out of that buffer, not copied
+/// again. Shorter data is copied once, into a shared block, and data of up
+/// to 23 bytes (a heartbeat's, a ping's) is held inline in the event,
+/// which costs less than a reference count; so [`BytesEvent::data`] is a
+/// slice, and [`BytesEvent::data_bytes`] gives `Bytes` (a copy for inline
+/// data). The event type and last event id are held inline when they are
+/// 22 bytes or shorter together, else copied together once and shared by
+/// the following events while both stay the same.
 ///
 /// # Memory kept alive
-/// A shared field keeps its whole input chunk alive for as long as the
-/// event (or a clone of the field) lives. To bound that, a field is shared
-/// only when its chunk is at most `max(`[`Config::max_pin`]`, 4 × the
-/// field)` bytes (64 KiB by default, more than a typical network read);
-/// otherwise it is copied into a shared 16 KiB block. So a queued or
-/// retained event pins at most about `max(max_pin, 4 × its data)` per field
-/// plus its share of one copy block, never a whole multi-megabyte read.
-/// The same bound holds for data handed out of the decoder's buffer: it is
-/// copied instead when that buffer is larger. Raw frames ([`Config::raw_frames`]) always share, as they are meant to
-/// be forwarded and dropped.
+/// Shared data keeps its whole input chunk alive for as long as the event
+/// (or a clone of the data) lives. To bound that, data is shared only when
+/// its chunk is at most `max(`[`Config::max_pin`]`, 4 × the data)` bytes
+/// (64 KiB by default, more than a typical network read); otherwise it is
+/// copied. Data under 1 KiB is always copied, as a chunk may be a slice of
+/// a far larger allocation (an HTTP stack's read buffer) that `Bytes` does
+/// not show. Copies are carved from shared 4 KiB blocks (a larger copy gets
+/// a block of its own size). So a queued or retained event pins at most
+/// about `max(max_pin, 4 × its data)` plus its share of one copy block,
+/// never a whole multi-megabyte read. The same bound holds for data handed
+/// out of the decoder's buffer: it is copied instead when that buffer is
+/// larger. Raw frames ([`Config::raw_frames`]) always share, as they are
+/// meant to be forwarded and dropped.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BytesEvent {
     names: Names,

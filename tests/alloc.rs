@@ -347,7 +347,7 @@ fn retained_bytes_events_pin_at_most_the_bound() {
     let retained = live_now() - base - holder;
     eprintln!("200 retained events hold {retained} bytes");
     // Without the bound each event would pin its 1 MiB read (200 MiB).
-    // With it: the copies share 16 KiB blocks; allow the decoder's own
+    // With it: the copies share 4 KiB blocks; allow the decoder's own
     // buffers and one block of slack.
     assert!(
         retained <= 64 << 10,

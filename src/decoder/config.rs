@@ -106,12 +106,13 @@ impl Config {
         self
     }
 
-    /// How much input a zero-copy field may keep alive (the `bytes` layer;
-    /// default [`Config::DEFAULT_MAX_PIN`]). A `Bytes` field shares its
-    /// input chunk only when that chunk is at most `max(max_pin, 4 × the
-    /// field's length)` bytes; a smaller field of a larger chunk is copied
-    /// (once, into a shared 16 KiB block), so a retained event never pins a
-    /// large read for a few bytes of data. `usize::MAX` shares always.
+    /// How much input zero-copy data may keep alive (the `bytes` layer;
+    /// default [`Config::DEFAULT_MAX_PIN`]). Data shares its input chunk
+    /// only when it is 1 KiB or longer and that chunk is at most
+    /// `max(max_pin, 4 × the data's length)` bytes; other data is copied
+    /// (once, into a shared 4 KiB block, or inline in the event up to 23
+    /// bytes), so a retained event never pins a large read for a few bytes
+    /// of data. `usize::MAX` shares whatever lies inside the chunk.
     pub fn max_pin(&mut self, bytes: usize) -> &mut Self {
         self.max_pin = bytes;
         self
