@@ -26,9 +26,9 @@ use crate::error::DecodeError;
 /// to 23 bytes (a heartbeat's, a ping's) is held inline in the event,
 /// which costs less than a reference count; so [`BytesEvent::data`] is a
 /// slice, and [`BytesEvent::data_bytes`] gives `Bytes` (a copy for inline
-/// data). The event type and last event id are held inline when they are
-/// 22 bytes or shorter together, else copied together once and shared by
-/// the following events while both stay the same.
+/// data). Event types and ids of up to 23 bytes are held inline too;
+/// longer ones are shared or copied as data is (a long id once, then
+/// shared by the following events while it stays the same).
 ///
 /// # Memory kept alive
 /// Shared data keeps its whole input chunk alive for as long as the event
@@ -44,182 +44,20 @@ use crate::error::DecodeError;
 /// out of the decoder's buffer: it is copied instead when that buffer is
 /// larger. Raw frames ([`Config::raw_frames`]) always share, as they are
 /// meant to be forwarded and dropped.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BytesEvent {
-    names: Names,
+    event_type: Small,
     data: Small,
+    last_event_id: Small,
     raw: Option<Bytes>,
 }
 
-impl core::fmt::Debug for BytesEvent {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let show = |b: &[u8]| Bytes::copy_from_slice(b);
-        f.debug_struct("BytesEvent")
-            .field("event_type", &show(self.event_type()))
-            .field("data", &show(self.data()))
-            .field("last_event_id", &show(self.last_event_id()))
-            .field("raw", &self.raw)
-            .finish()
-    }
-}
-
-/// The longest data a [`BytesEvent`] holds inline, with no reference
-/// count.
+/// The longest event type, data or last event id a [`BytesEvent`] holds inline,
+/// with no reference count.
 const INLINE: usize = 23;
 
-/// The most bytes an event type and a last event id together may have to
-/// be held inline (a type left unset, or `message`, counts as none).
-const NAMES_INLINE: usize = 22;
-
-/// An event's type and last event id, in one slot: inline when they are
-/// short together, else one `Bytes` holding the type, an LF and the id
-/// (neither can contain LF). One slot instead of two keeps a
-/// [`BytesItem`] within 128 bytes (104), which moves in registers rather
-/// than through a `memcpy` call at every move of an item: the iterator
-/// and `SseCodec` measured 3-13% faster so (medians of 9 interleaved
-/// runs, 4 KiB and 61 B chunks), `feed_all`, which moves each item once,
-/// 3-5% slower.
-///
-/// The type `message` is held as an empty type.
-#[derive(Clone)]
-enum Names {
-    /// Bytes `0..22`: the type then the id, zero-padded; byte 22 the
-    /// type's length, byte 23 the id's. Built from words in registers,
-    /// as [`Small`].
-    Inline([u8; NAMES_INLINE + 2]),
-    /// `type LF id`.
-    Shared(Bytes),
-}
-
-/// `words` moved `n` bytes up (towards the end), as one little-endian
-/// number of 24 bytes; `n` at most 22.
-#[inline(always)]
-fn shift_up(words: [u64; 3], n: usize) -> [u64; 3] {
-    let (q, r) = (n / 8, n % 8 * 8);
-    let mut out = [0; 3];
-    for k in q..3 {
-        let carry = if r > 0 && k > q {
-            words[k - q - 1] >> (64 - r)
-        } else {
-            0
-        };
-        out[k] = words[k - q] << r | carry;
-    }
-    out
-}
-
-/// Up to 24 bytes as three little-endian words, zero-padded.
-#[inline(always)]
-fn words(bytes: &[u8]) -> [u64; 3] {
-    let (a, rest) = bytes.split_at(bytes.len().min(8));
-    let (b, c) = rest.split_at(rest.len().min(8));
-    [word(a), word(b), word(c)]
-}
-
-/// Three words as 24 bytes, little-endian.
-#[inline(always)]
-fn store(words: [u64; 3]) -> [u8; 24] {
-    let mut buf = [0; 24];
-    for (dst, w) in buf.chunks_exact_mut(8).zip(words) {
-        dst.copy_from_slice(&w.to_le_bytes());
-    }
-    buf
-}
-
-impl Names {
-    /// `ty` (empty for `message`) and `id`, at most [`NAMES_INLINE`]
-    /// bytes together, held inline.
-    #[inline(always)]
-    fn inline(ty: &[u8], id: &[u8]) -> Names {
-        let (t, i) = (ty.len(), id.len());
-        debug_assert!(t + i <= NAMES_INLINE);
-        // Most events have no type of their own, or no id: one value to
-        // place, at the start.
-        let [a, b, c] = if t == 0 {
-            words(id)
-        } else if i == 0 {
-            words(ty)
-        } else {
-            let ([a, b, c], [d, e, g]) = (words(ty), shift_up(words(id), t));
-            [a | d, b | e, c | g]
-        };
-        #[allow(clippy::cast_possible_truncation)] // at most NAMES_INLINE
-        let lens = u64::from(t as u8) << 48 | u64::from(i as u8) << 56;
-        Names::Inline(store([a, b, c | lens]))
-    }
-
-    /// Where the type ends (and, in a shared value, the LF is).
-    #[inline]
-    fn split(&self) -> usize {
-        match self {
-            Names::Inline(buf) => usize::from(buf[NAMES_INLINE]),
-            Names::Shared(b) => memchr::memchr(b'\n', b).unwrap_or(b.len()),
-        }
-    }
-
-    /// The type as held: empty for `message`.
-    #[inline]
-    fn held_type(&self) -> &[u8] {
-        let t = self.split();
-        match self {
-            Names::Inline(buf) => &buf[..t],
-            Names::Shared(b) => &b[..t],
-        }
-    }
-
-    #[inline]
-    fn event_type(&self) -> &[u8] {
-        match self.held_type() {
-            b"" => b"message",
-            t => t,
-        }
-    }
-
-    #[inline]
-    fn last_event_id(&self) -> &[u8] {
-        let t = self.split();
-        match self {
-            Names::Inline(buf) => &buf[t..t + usize::from(buf[NAMES_INLINE + 1])],
-            Names::Shared(b) => b.get(t + 1..).unwrap_or_default(),
-        }
-    }
-
-    /// The type and the id as `Bytes`: slices of a shared value, copies of
-    /// an inline one (`message` is static).
-    fn into_bytes(self) -> (Bytes, Bytes) {
-        let t = self.split();
-        let (ty, id) = match &self {
-            Names::Inline(..) => (
-                Bytes::copy_from_slice(self.held_type()),
-                Bytes::copy_from_slice(self.last_event_id()),
-            ),
-            Names::Shared(b) => (b.slice(..t), b.slice((t + 1).min(b.len())..)),
-        };
-        if ty.is_empty() {
-            (Bytes::from_static(b"message"), id)
-        } else {
-            (ty, id)
-        }
-    }
-}
-
-impl PartialEq for Names {
-    fn eq(&self, other: &Self) -> bool {
-        self.held_type() == other.held_type() && self.last_event_id() == other.last_event_id()
-    }
-}
-
-impl Eq for Names {}
-
-impl core::hash::Hash for Names {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.held_type().hash(state);
-        self.last_event_id().hash(state);
-    }
-}
-
-/// Data: inline when short (no reference count to take and drop per
-/// event), else `Bytes`.
+/// An event type, data or last event id: inline when short (no reference count
+/// to take and drop per event), else `Bytes`.
 #[derive(Clone)]
 enum Small {
     /// Bytes `0..23` hold the value, zero-padded; byte 23 its length. It
@@ -256,10 +94,16 @@ impl Small {
     #[inline(always)]
     fn inline(bytes: &[u8]) -> Small {
         debug_assert!(bytes.len() <= INLINE);
-        let [a, b, c] = words(bytes);
+        let n = bytes.len();
+        let (a, rest) = bytes.split_at(n.min(8));
+        let (b, c) = rest.split_at(rest.len().min(8));
         #[allow(clippy::cast_possible_truncation)] // at most INLINE
-        let len = u64::from(bytes.len() as u8) << 56;
-        Small::Inline(store([a, b, c | len]))
+        let words = [word(a), word(b), word(c) | u64::from(n as u8) << 56];
+        let mut buf = [0; INLINE + 1];
+        for (dst, w) in buf.chunks_exact_mut(8).zip(words) {
+            dst.copy_from_slice(&w.to_le_bytes());
+        }
+        Small::Inline(buf)
     }
 
     #[inline]
@@ -308,12 +152,12 @@ impl core::fmt::Debug for Small {
 }
 
 impl BytesEvent {
-    /// The event type (`message` when none was set). (A type and an id
-    /// of up to 22 bytes together are held inline, without a reference
-    /// count, so this is a slice.)
+    /// The event type (`message` when none was set). (Types of up to 23
+    /// bytes are held inline, without a reference count, so this is a
+    /// slice.)
     #[must_use]
     pub fn event_type(&self) -> &[u8] {
-        self.names.event_type()
+        self.event_type.as_bytes()
     }
 
     /// The data. (Data of up to 23 bytes is held inline, without a
@@ -344,12 +188,11 @@ impl BytesEvent {
         self.data.to_bytes()
     }
 
-    /// The last event id at dispatch. (A type and an id of up to 22
-    /// bytes together are held inline, without a reference count, so this
-    /// is a slice.)
+    /// The last event id at dispatch. (Ids of up to 23 bytes are held
+    /// inline, without a reference count, so this is a slice.)
     #[must_use]
     pub fn last_event_id(&self) -> &[u8] {
-        self.names.last_event_id()
+        self.last_event_id.as_bytes()
     }
 
     /// The event type decoded as the spec does (U+FFFD for invalid UTF-8);
@@ -400,11 +243,20 @@ impl BytesEvent {
     }
 
     /// Takes the fields apart: `(event_type, data, last_event_id, raw)`.
-    /// (Short values, held inline, are copied into new `Bytes` here.)
+    /// (A short type or id, held inline, is copied into a new `Bytes`
+    /// here.)
     #[must_use]
     pub fn into_parts(self) -> (Bytes, Bytes, Bytes, Option<Bytes>) {
-        let (event_type, last_event_id) = self.names.into_bytes();
-        (event_type, self.data.into_bytes(), last_event_id, self.raw)
+        let event_type = match self.event_type() {
+            b"message" => Bytes::from_static(b"message"),
+            _ => self.event_type.into_bytes(),
+        };
+        (
+            event_type,
+            self.data.into_bytes(),
+            self.last_event_id.into_bytes(),
+            self.raw,
+        )
     }
 
     /// A borrowed [`crate::Event`] view, for code written against the slice
@@ -611,16 +463,14 @@ struct Convert {
     pinned: usize,
 }
 
-/// Turns borrowed events into [`BytesEvent`]s: data inside the chunk is
-/// shared with it (within [`Config::max_pin`]), other data is copied into
-/// shared blocks, short data is held inline. The event type and last event
-/// id are held inline when short together, else copied together once and
-/// kept while they stay the same.
+/// Turns borrowed events into [`BytesEvent`]s: fields inside the chunk are
+/// shared with it (within [`Config::max_pin`]), others are copied into
+/// shared blocks. A short event type or last event id is held inline; a
+/// long id is shared or copied once and kept while it stays the same.
 #[derive(Debug)]
 pub(crate) struct Sharer {
-    /// The last shared type and id handed out ([`Names::Shared`]), to
-    /// clone while they repeat.
-    last_names: Option<Bytes>,
+    /// The last long id handed out, to clone while it repeats.
+    last_id: Option<Bytes>,
     /// The block copies are carved from.
     copies: BytesMut,
     /// The block before it, taken up again once every copy carved from it
@@ -639,7 +489,7 @@ pub(crate) struct Sharer {
 impl Sharer {
     pub(crate) fn new(config: &Config) -> Self {
         Sharer {
-            last_names: None,
+            last_id: None,
             copies: BytesMut::new(),
             spare: BytesMut::new(),
             large: false,
@@ -672,15 +522,24 @@ impl Sharer {
         f: impl FnOnce(BytesEvent) -> R,
     ) -> R {
         let (ty, data, id) = (ev.raw_event_type(), ev.data(), ev.last_event_id());
-        let ty = if ty == b"message" { &[][..] } else { ty };
-        let data_at = self.places(chunk, ty, data, id);
-        let names = self.names(ty, id);
+        let [ty_at, data_at, id_at] = self.places(chunk, [ty, data, id]);
+        let event_type = match ty {
+            b"" => Small::inline(b"message"),
+            t if t.len() <= INLINE => Small::inline(t),
+            t => Small::Shared(self.take(chunk, t, ty_at)),
+        };
+        let last_event_id = self.id(chunk, id, id_at);
         // Copied data builds the event and calls `f` on its own, so that
         // its fields go from registers into the event: merged with the
         // shared case, it went through a stack slot whose reading back
         // waited for the stores. (Splitting off the shared and empty
         // cases too measured 3-4% slower at 4 KiB chunks.)
-        let build = |data| BytesEvent { names, data, raw };
+        let build = |data| BytesEvent {
+            event_type,
+            data,
+            last_event_id,
+            raw,
+        };
         match data_at {
             _ if data.len() <= INLINE => f(build(Small::inline(data))),
             None => f(build(Small::Shared(self.copy(data)))),
@@ -688,65 +547,54 @@ impl Sharer {
         }
     }
 
-    /// Where the event's data is shared from `chunk` (`None`: copied),
-    /// with room made for every copy the event needs. Short data goes
-    /// inline (`Some(0..0)`, as for empty data); a type and id go inline
-    /// or are cloned when they repeat, or else are copied together.
+    /// Where the event's type, data and id are shared from `chunk`
+    /// (`None`: copied), with room made for every copy.
     #[inline(always)]
-    fn places(
-        &mut self,
-        chunk: &Bytes,
-        ty: &[u8],
-        data: &[u8],
-        id: &[u8],
-    ) -> Option<core::ops::Range<usize>> {
+    fn places(&mut self, chunk: &Bytes, parts: [&[u8]; 3]) -> [Option<core::ops::Range<usize>>; 3] {
+        let [ty, data, id] = parts;
+        // A short type, data or id goes inline, a kept id is cloned: none
+        // of them is shared or copied.
+        let ty_at = if ty.len() <= INLINE {
+            Some(0..0)
+        } else {
+            self.place(chunk, ty)
+        };
         let data_at = if data.len() <= INLINE {
             Some(0..0)
         } else {
             self.place(chunk, data)
         };
-        let mut copied = if data_at.is_none() { data.len() } else { 0 };
-        if ty.len() + id.len() > NAMES_INLINE && !self.kept(ty, id) {
-            copied += ty.len() + 1 + id.len();
+        let id_at = if id.len() <= INLINE || self.last_id.as_deref() == Some(id) {
+            Some(0..0)
+        } else {
+            self.place(chunk, id)
+        };
+        let mut copied = 0;
+        for (part, at) in [(ty, &ty_at), (data, &data_at), (id, &id_at)] {
+            if at.is_none() {
+                copied += part.len();
+            }
         }
         self.make_room(copied);
-        data_at
+        [ty_at, data_at, id_at]
     }
 
-    /// Whether the kept shared type and id are `ty` and `id`.
-    #[inline]
-    fn kept(&self, ty: &[u8], id: &[u8]) -> bool {
-        self.last_names.as_deref().is_some_and(|k| {
-            k.len() == ty.len() + 1 + id.len()
-                && k.starts_with(ty)
-                && k[ty.len()] == b'\n'
-                && k.ends_with(id)
-        })
-    }
-
-    /// The event's type and id: inline when short together, else the kept
-    /// ones when they repeat, else copied together (room already made) and
-    /// kept.
+    /// The event's last event id: inline when short, else the kept one
+    /// when it repeats, else shared at `at` or copied (room already made)
+    /// and kept.
     #[inline(always)]
-    fn names(&mut self, ty: &[u8], id: &[u8]) -> Names {
-        if ty.len() + id.len() <= NAMES_INLINE {
-            return Names::inline(ty, id);
+    fn id(&mut self, chunk: &Bytes, id: &[u8], at: Option<core::ops::Range<usize>>) -> Small {
+        if id.len() <= INLINE {
+            return Small::inline(id);
         }
-        self.shared_names(ty, id)
-    }
-
-    #[inline(never)]
-    fn shared_names(&mut self, ty: &[u8], id: &[u8]) -> Names {
-        if let (true, Some(kept)) = (self.kept(ty, id), &self.last_names) {
-            return Names::Shared(kept.clone());
+        if let Some(kept) = &self.last_id {
+            if kept[..] == *id {
+                return Small::Shared(kept.clone());
+            }
         }
-        debug_assert!(self.copies.capacity() - self.copies.len() > ty.len() + id.len());
-        self.copies.extend_from_slice(ty);
-        self.copies.extend_from_slice(b"\n");
-        self.copies.extend_from_slice(id);
-        let new = self.copies.split().freeze();
-        self.last_names = Some(new.clone());
-        Names::Shared(new)
+        let new = self.take(chunk, id, at);
+        self.last_id = Some(new.clone());
+        Small::Shared(new)
     }
 
     /// Where `part` may be shared from `chunk`: inside it, and the chunk
@@ -821,11 +669,11 @@ impl Sharer {
     /// The chunk is used up: give back the blocks when one was made (or
     /// taken up again) larger than [`COPY_BLOCK`] for a large copy (what
     /// was copied into it stays with the events that hold it), and forget
-    /// a kept type and id larger than `keep` (the decoder keeps the id too:
-    /// an idle decoder holds it once).
+    /// a kept id larger than `keep` (the decoder keeps the id too: an idle
+    /// decoder holds it once).
     #[inline]
     pub(crate) fn idle(&mut self, keep: usize) {
-        if self.large || self.last_names.as_ref().is_some_and(|n| n.len() > keep) {
+        if self.large || self.last_id.as_ref().is_some_and(|id| id.len() > keep) {
             self.release(keep);
         }
     }
@@ -836,8 +684,8 @@ impl Sharer {
             self.copies = BytesMut::new();
             self.spare = BytesMut::new();
         }
-        if self.last_names.as_ref().is_some_and(|n| n.len() > keep) {
-            self.last_names = None;
+        if self.last_id.as_ref().is_some_and(|id| id.len() > keep) {
+            self.last_id = None;
         }
     }
 }
@@ -1266,56 +1114,6 @@ mod tests {
                 "length {n}: {buf:?}"
             );
         }
-    }
-
-    #[test]
-    fn names_keep_every_byte_of_every_split() {
-        let src: alloc::vec::Vec<u8> = (b'a'..=b'z').collect();
-        for t in 0..=NAMES_INLINE {
-            for i in 0..=NAMES_INLINE - t {
-                let (ty, id) = (&src[..t], &src[26 - i..]);
-                let names = Names::inline(ty, id);
-                assert!(matches!(names, Names::Inline(..)));
-                let want_ty: &[u8] = if t == 0 { b"message" } else { ty };
-                assert_eq!(names.event_type(), want_ty, "type {t}, id {i}");
-                assert_eq!(names.last_event_id(), id, "type {t}, id {i}");
-                // The same values held shared are equal, and hash alike.
-                let mut joined = ty.to_vec();
-                joined.push(b'\n');
-                joined.extend_from_slice(id);
-                let shared = Names::Shared(Bytes::from(joined));
-                assert_eq!(shared.event_type(), want_ty);
-                assert_eq!(shared.last_event_id(), id);
-                assert!(names == shared);
-                // A hasher that keeps what it is fed.
-                struct Fed(alloc::vec::Vec<u8>);
-                impl core::hash::Hasher for Fed {
-                    fn finish(&self) -> u64 {
-                        0
-                    }
-                    fn write(&mut self, bytes: &[u8]) {
-                        self.0.extend_from_slice(bytes);
-                    }
-                }
-                let hash = |n: &Names| {
-                    let mut h = Fed(alloc::vec::Vec::new());
-                    core::hash::Hash::hash(n, &mut h);
-                    h.0
-                };
-                assert_eq!(hash(&names), hash(&shared));
-                let (bt, bi) = names.into_bytes();
-                assert_eq!((&bt[..], &bi[..]), (want_ty, id));
-                let (bt, bi) = shared.into_bytes();
-                assert_eq!((&bt[..], &bi[..]), (want_ty, id));
-            }
-        }
-    }
-
-    #[test]
-    fn an_item_moves_in_at_most_128_bytes() {
-        // What `Names` is for: one more 32-byte slot made every move of an
-        // item a call to `memcpy`.
-        assert!(core::mem::size_of::<Result<BytesItem, DecodeError>>() <= 128);
     }
 
     #[test]
