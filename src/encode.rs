@@ -394,16 +394,17 @@ mod shared;
 #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
 pub use shared::Encoded;
 
-/// Calls `f` with each line of `text`, split at CRLF, LF and lone CR. An
-/// empty text, or a trailing line break, gives an empty last line.
+/// Calls `f` with each line of `text`, split at CRLF, LF and lone CR, and
+/// whether it is the last. An empty text, or a trailing line break, gives
+/// an empty last line.
 #[inline]
-fn for_each_line<E>(text: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+fn for_each_line<E>(text: &[u8], mut f: impl FnMut(&[u8], bool) -> Result<(), E>) -> Result<(), E> {
     let mut rest = text;
     loop {
         match crate::eol::find(rest) {
-            None => return f(rest),
+            None => return f(rest, true),
             Some(i) => {
-                f(&rest[..i])?;
+                f(&rest[..i], false)?;
                 let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
                     2
                 } else {
@@ -415,18 +416,20 @@ fn for_each_line<E>(text: &[u8], mut f: impl FnMut(&[u8]) -> Result<(), E>) -> R
     }
 }
 
-/// Writes `name: value\n`, or `name\n` for an empty value.
+/// Writes `name: value` and `end`, or `name` and `end` for an empty value.
+/// `head` is the field name followed by `": "`, written as one piece; `end`
+/// is the line break, or the line break and the blank line that ends an
+/// event.
 #[inline]
-fn field<S: Sink>(s: &mut S, name: &[u8], value: &[u8]) -> Result<(), S::Error> {
+fn field<S: Sink>(s: &mut S, head: &[u8], value: &[u8], end: &[u8]) -> Result<(), S::Error> {
+    debug_assert!(head.ends_with(b": "));
     if value.is_empty() {
-        s.put(name)?;
-        s.put(b"\n")
+        s.put(&head[..head.len() - 2])?;
     } else {
-        s.put(name)?;
-        s.put(b": ")?;
+        s.put(head)?;
         s.put(value)?;
-        s.put(b"\n")
     }
+    s.put(end)
 }
 
 /// Formats `n` in decimal into `buf`, returning the digits.
@@ -445,26 +448,35 @@ fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 impl Sealed for Message<'_> {
+    #[inline]
     fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         if !self.event_type.is_empty() {
-            field(s, b"event", self.event_type)?;
+            field(s, b"event: ", self.event_type, b"\n")?;
         }
         if let Some(id) = self.id {
-            field(s, b"id", id)?;
+            field(s, b"id: ", id, b"\n")?;
         }
         if let Some(ms) = self.retry {
-            field(s, b"retry", decimal(ms, &mut [0; 20]))?;
+            field(s, b"retry: ", decimal(ms, &mut [0; 20]), b"\n")?;
         }
-        for_each_line(self.data, |line| field(s, b"data", line))?;
-        s.put(b"\n")
+        // The last data line's break and the blank line in one piece.
+        // (Two calls, so that each writes a constant piece.)
+        for_each_line(self.data, |line, last| {
+            if last {
+                field(s, b"data: ", line, b"\n\n")
+            } else {
+                field(s, b"data: ", line, b"\n")
+            }
+        })
     }
 }
 
 impl Sealed for Comment<'_> {
+    #[inline]
     fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         // Not `field`: an empty name would make an empty line, a blank line
         // that dispatches. Every comment line starts with the colon.
-        for_each_line(self.0, |line| {
+        for_each_line(self.0, |line, _| {
             if line.is_empty() {
                 s.put(b":\n")
             } else {
@@ -477,8 +489,9 @@ impl Sealed for Comment<'_> {
 }
 
 impl Sealed for Retry {
+    #[inline]
     fn emit<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        field(s, b"retry", decimal(self.0, &mut [0; 20]))
+        field(s, b"retry: ", decimal(self.0, &mut [0; 20]), b"\n")
     }
 }
 
@@ -633,6 +646,7 @@ impl<G: Growable> Sink for RoomSink<'_, G> {
 /// has, in one pass with no counting first; out of room, what was written
 /// is undone and `out` grows once, by [`Encode::encoded_len`].
 #[cfg(feature = "alloc")]
+#[inline]
 pub(crate) fn encode_growable<T: Encode + ?Sized, G: Growable>(item: &T, out: &mut G) -> usize {
     let start = out.filled();
     if item.emit(&mut RoomSink(out)).is_ok() {
@@ -758,6 +772,7 @@ pub trait Encode: Sealed {
     /// When the `Vec` cannot grow that much (over `isize::MAX` bytes), as
     /// any `Vec` growth does.
     #[cfg(feature = "alloc")]
+    #[inline]
     fn encode_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
         encode_growable(self, out)
     }

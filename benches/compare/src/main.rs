@@ -941,6 +941,11 @@ fn main_with(args: Vec<String>) {
             "--impl" => only_impl = args.next(),
             "--chunking" => only_chunking = args.next(),
             "--budget" => budget = Duration::from_secs_f64(args.next().unwrap().parse().unwrap()),
+            // Only the encoder table.
+            "--encoders" => {
+                encoder_section(rounds, only.as_deref());
+                return;
+            }
             // Only the gateway tables (proxy pass-through, tower layer).
             "--gateway" => {
                 proxy_section(rounds, only.as_deref());
@@ -1106,55 +1111,7 @@ fn main_with(args: Vec<String>) {
     if only_impl.is_some() {
         return;
     }
-    println!("\n## Encoders\n");
-    println!("| workload | implementation | MB/s (output) | events/s | × concatenation | allocs/event | check |");
-    println!("|---|---|---:|---:|---:|---:|---|");
-    for w in workloads::all() {
-        if only.as_deref().is_some_and(|o| o != w.name) {
-            continue;
-        }
-        let mut evs: Vec<Ev> = Vec::new();
-        let mut dec = ssewire::Decoder::new();
-        dec.feed_all(&w.bytes, |s| {
-            if let Ok(ssewire::Item::Event(ev)) = s {
-                evs.push((
-                    ev.event_type_lossy().into_owned(),
-                    ev.data_lossy().into_owned(),
-                    ev.last_event_id_lossy().into_owned(),
-                ));
-            }
-        });
-        let mut out = Vec::with_capacity(w.bytes.len() * 2);
-        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); ENCODERS.len()];
-        let mut checks: Vec<String> = vec![String::new(); ENCODERS.len()];
-        for round in 0..rounds {
-            for (i, (_, f)) in ENCODERS.iter().enumerate() {
-                let r = measure(&mut || f(&evs, &mut out));
-                if round == 0 {
-                    checks[i] = check_encoded(&out, &evs);
-                }
-                runs[i].push(r);
-            }
-        }
-        let median = |i: usize| {
-            let mut rs = runs[i].clone();
-            rs.sort_by_key(|r| r.time);
-            rs[rs.len() / 2]
-        };
-        let base = median(0).time;
-        for (i, (name, _)) in ENCODERS.iter().enumerate() {
-            let r = median(i);
-            println!(
-                "| {} | {name} | {:.0} | {:.0} | {:.2} | {:.2} | {} |",
-                w.name,
-                mbps(r.data, r.time),
-                r.events as f64 / r.time.as_secs_f64(),
-                base.as_secs_f64() / r.time.as_secs_f64(),
-                r.allocs as f64 / r.events as f64,
-                checks[i]
-            );
-        }
-    }
+    encoder_section(rounds, only.as_deref());
     proxy_section(rounds, only.as_deref());
     layer_section(rounds);
     eprintln!("finished in {:.0?}", started.elapsed());
@@ -1379,4 +1336,57 @@ fn layer_section(rounds: usize) {
         "| with SseFilterLayer | {b:.1} | {:.1} (median of {rounds} rounds' differences) |",
         added[rounds / 2]
     );
+}
+
+/// The encoder table: each encoder against plain concatenation.
+fn encoder_section(rounds: usize, only: Option<&str>) {
+    println!("\n## Encoders\n");
+    println!("| workload | implementation | MB/s (output) | events/s | × concatenation | allocs/event | check |");
+    println!("|---|---|---:|---:|---:|---:|---|");
+    for w in workloads::all() {
+        if only.is_some_and(|o| o != w.name) {
+            continue;
+        }
+        let mut evs: Vec<Ev> = Vec::new();
+        let mut dec = ssewire::Decoder::new();
+        dec.feed_all(&w.bytes, |s| {
+            if let Ok(ssewire::Item::Event(ev)) = s {
+                evs.push((
+                    ev.event_type_lossy().into_owned(),
+                    ev.data_lossy().into_owned(),
+                    ev.last_event_id_lossy().into_owned(),
+                ));
+            }
+        });
+        let mut out = Vec::with_capacity(w.bytes.len() * 2);
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); ENCODERS.len()];
+        let mut checks: Vec<String> = vec![String::new(); ENCODERS.len()];
+        for round in 0..rounds {
+            for (i, (_, f)) in ENCODERS.iter().enumerate() {
+                let r = measure(&mut || f(&evs, &mut out));
+                if round == 0 {
+                    checks[i] = check_encoded(&out, &evs);
+                }
+                runs[i].push(r);
+            }
+        }
+        let median = |i: usize| {
+            let mut rs = runs[i].clone();
+            rs.sort_by_key(|r| r.time);
+            rs[rs.len() / 2]
+        };
+        let base = median(0).time;
+        for (i, (name, _)) in ENCODERS.iter().enumerate() {
+            let r = median(i);
+            println!(
+                "| {} | {name} | {:.0} | {:.0} | {:.2} | {:.2} | {} |",
+                w.name,
+                mbps(r.data, r.time),
+                r.events as f64 / r.time.as_secs_f64(),
+                base.as_secs_f64() / r.time.as_secs_f64(),
+                r.allocs as f64 / r.events as f64,
+                checks[i]
+            );
+        }
+    }
 }
