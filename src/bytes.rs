@@ -117,8 +117,8 @@ impl Small {
     /// As `Bytes` (an inline value is copied).
     fn into_bytes(self) -> Bytes {
         match self {
-            Small::Inline(..) => Bytes::copy_from_slice(self.as_bytes()),
             Small::Shared(b) => b,
+            inline @ Small::Inline(..) => inline.to_bytes(),
         }
     }
 
@@ -365,6 +365,17 @@ const COPY_BLOCK: usize = 4 * 1024;
 /// `usize::MAX`: share always.)
 const SHARE_MIN: usize = 1024;
 
+/// Where a type, data or id of an event comes from.
+enum Place {
+    /// Held by the event without a block or the chunk: inline (short), or
+    /// the kept last event id.
+    Own,
+    /// Shared with the chunk, at this range of it.
+    Share(core::ops::Range<usize>),
+    /// Copied into a copy block.
+    Copy,
+}
+
 /// `chunk[r]` shared with it (an empty range: no reference at all).
 #[inline(always)]
 fn shared(chunk: &Bytes, r: core::ops::Range<usize>) -> Bytes {
@@ -523,10 +534,10 @@ impl Sharer {
     ) -> R {
         let (ty, data, id) = (ev.raw_event_type(), ev.data(), ev.last_event_id());
         let [ty_at, data_at, id_at] = self.places(chunk, [ty, data, id]);
-        let event_type = match ty {
-            b"" => Small::inline(b"message"),
-            t if t.len() <= INLINE => Small::inline(t),
-            t => Small::Shared(self.take(chunk, t, ty_at)),
+        let event_type = match (ty, ty_at) {
+            (b"", _) => Small::inline(b"message"),
+            (t, Place::Own) => Small::inline(t),
+            (t, at) => Small::Shared(self.take(chunk, t, at)),
         };
         let last_event_id = self.id(chunk, id, id_at);
         // Copied data builds the event and calls `f` on its own, so that
@@ -541,37 +552,37 @@ impl Sharer {
             raw,
         };
         match data_at {
-            _ if data.len() <= INLINE => f(build(Small::inline(data))),
-            None => f(build(Small::Shared(self.copy(data)))),
-            Some(r) => f(build(Small::Shared(shared(chunk, r)))),
+            Place::Own => f(build(Small::inline(data))),
+            Place::Copy => f(build(Small::Shared(self.copy(data)))),
+            Place::Share(r) => f(build(Small::Shared(shared(chunk, r)))),
         }
     }
 
-    /// Where the event's type, data and id are shared from `chunk`
-    /// (`None`: copied), with room made for every copy.
+    /// Where the event's type, data and id come from, with room made for
+    /// every copy.
     #[inline(always)]
-    fn places(&mut self, chunk: &Bytes, parts: [&[u8]; 3]) -> [Option<core::ops::Range<usize>>; 3] {
+    fn places(&mut self, chunk: &Bytes, parts: [&[u8]; 3]) -> [Place; 3] {
         let [ty, data, id] = parts;
         // A short type, data or id goes inline, a kept id is cloned: none
         // of them is shared or copied.
         let ty_at = if ty.len() <= INLINE {
-            Some(0..0)
+            Place::Own
         } else {
             self.place(chunk, ty)
         };
         let data_at = if data.len() <= INLINE {
-            Some(0..0)
+            Place::Own
         } else {
             self.place(chunk, data)
         };
         let id_at = if id.len() <= INLINE || self.last_id.as_deref() == Some(id) {
-            Some(0..0)
+            Place::Own
         } else {
             self.place(chunk, id)
         };
         let mut copied = 0;
         for (part, at) in [(ty, &ty_at), (data, &data_at), (id, &id_at)] {
-            if at.is_none() {
+            if matches!(at, Place::Copy) {
                 copied += part.len();
             }
         }
@@ -583,7 +594,7 @@ impl Sharer {
     /// when it repeats, else shared at `at` or copied (room already made)
     /// and kept.
     #[inline(always)]
-    fn id(&mut self, chunk: &Bytes, id: &[u8], at: Option<core::ops::Range<usize>>) -> Small {
+    fn id(&mut self, chunk: &Bytes, id: &[u8], at: Place) -> Small {
         if id.len() <= INLINE {
             return Small::inline(id);
         }
@@ -598,12 +609,12 @@ impl Sharer {
     }
 
     /// Where `part` may be shared from `chunk`: inside it, and the chunk
-    /// not much larger than the part ([`Config::max_pin`]). `None` when it
-    /// must be copied. An empty part needs neither.
+    /// not much larger than the part ([`Config::max_pin`]). Else it must be
+    /// copied. An empty part needs neither.
     #[inline]
-    fn place(&self, chunk: &Bytes, part: &[u8]) -> Option<core::ops::Range<usize>> {
+    fn place(&self, chunk: &Bytes, part: &[u8]) -> Place {
         if part.is_empty() {
-            return Some(0..0);
+            return Place::Share(0..0);
         }
         let at = (part.as_ptr() as usize).wrapping_sub(chunk.as_ptr() as usize);
         let share = if self.max_pin == usize::MAX {
@@ -611,16 +622,21 @@ impl Sharer {
         } else {
             part.len() >= SHARE_MIN && chunk.len() <= self.max_pin.max(part.len().saturating_mul(4))
         };
-        (share && inside(chunk, part)).then(|| at..at + part.len())
+        if share && inside(chunk, part) {
+            Place::Share(at..at + part.len())
+        } else {
+            Place::Copy
+        }
     }
 
     /// `part` as `Bytes`, shared at `at` or else copied (room already
-    /// made).
+    /// made: `at` is where [`Sharer::place`] put it).
     #[inline(always)]
-    fn take(&mut self, chunk: &Bytes, part: &[u8], at: Option<core::ops::Range<usize>>) -> Bytes {
+    fn take(&mut self, chunk: &Bytes, part: &[u8], at: Place) -> Bytes {
+        debug_assert!(!matches!(at, Place::Own));
         match at {
-            Some(r) => shared(chunk, r),
-            None => self.copy(part),
+            Place::Share(r) => shared(chunk, r),
+            Place::Own | Place::Copy => self.copy(part),
         }
     }
 
@@ -629,7 +645,7 @@ impl Sharer {
     #[inline]
     fn share(&mut self, chunk: &Bytes, part: &[u8]) -> Bytes {
         let at = self.place(chunk, part);
-        if at.is_none() {
+        if matches!(at, Place::Copy) {
             self.make_room(part.len());
         }
         self.take(chunk, part, at)
