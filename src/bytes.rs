@@ -1091,6 +1091,7 @@ impl Iterator for BytesDecoder {
 
     /// The next item, or `None` when every pushed chunk is used up (push
     /// more and go on).
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(item) = self.queue.pop_front() {

@@ -85,6 +85,7 @@ impl TokioDecoder for SseCodec {
     type Item = CodecItem;
     type Error = io::Error;
 
+    #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<CodecItem>> {
         if !src.is_empty() {
             // Hand the bytes read so far to the decoder without copying.
