@@ -591,17 +591,17 @@ impl Sharer {
     }
 
     /// The event's last event id: inline when short, else the kept one
-    /// when it repeats, else shared at `at` or copied (room already made)
-    /// and kept.
+    /// when [`Sharer::places`] found it repeats, else shared at `at` or
+    /// copied (room already made) and kept.
     #[inline(always)]
     fn id(&mut self, chunk: &Bytes, id: &[u8], at: Place) -> Small {
         if id.len() <= INLINE {
             return Small::inline(id);
         }
-        if let Some(kept) = &self.last_id {
-            if kept[..] == *id {
-                return Small::Shared(kept.clone());
-            }
+        // `places` compared the id with the kept one: `Own` means equal.
+        if let (Place::Own, Some(kept)) = (&at, &self.last_id) {
+            debug_assert_eq!(kept[..], *id);
+            return Small::Shared(kept.clone());
         }
         let new = self.take(chunk, id, at);
         self.last_id = Some(new.clone());
