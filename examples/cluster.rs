@@ -23,6 +23,13 @@
 //!   broadcast (a reader slower than the stream) is ended with a `retry`
 //!   hint; it comes back with its last id and catches up from Redis. The
 //!   others are never held up by it.
+//! - `--linger MS` (default 0): after each read from Redis, wait this long
+//!   before the next one, so that the entries published meanwhile go out
+//!   together: one frame, and one write per connection, for all of them.
+//!   An entry after a quiet spell still goes out at once; others wait at
+//!   most `MS`. With thousands of connections a write costs far more than
+//!   an encoding (`benches/README.md`, many connections), so this is what
+//!   makes a busy replica cheaper per event, at the price of that latency.
 //! - Keep-alives, the connection cap and the header and write timeouts of
 //!   `examples/server.rs`; on Ctrl-C or SIGTERM every stream ends with a
 //!   `retry` hint.
@@ -42,6 +49,7 @@ mod support;
 use std::fmt;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,6 +121,9 @@ pub(crate) struct Options {
     pub key: String,
     /// How many entries a connection may fall behind before it is ended.
     pub buffer: usize,
+    /// How long the replica waits after each read from Redis before the
+    /// next, gathering what is published meanwhile into one frame.
+    pub linger: Duration,
     /// The `retry` hint sent to a connection ended for falling behind, and
     /// on shutdown, in milliseconds.
     pub retry_ms: u64,
@@ -128,6 +139,7 @@ impl Default for Options {
             redis: "redis://127.0.0.1:6379/".into(),
             key: "events".into(),
             buffer: 1024,
+            linger: Duration::ZERO,
             retry_ms: 1000,
             keep_alive: Duration::from_secs(15),
             limits: support::Limits::default(),
@@ -279,38 +291,77 @@ async fn retention(conn: &mut MultiplexedConnection, key: &str) -> redis::RedisR
     Ok(r)
 }
 
+/// The entries of one read from Redis, encoded once.
+pub(crate) struct Batch {
+    /// Their ids, ascending.
+    ids: Vec<EntryId>,
+    /// Each entry's frame, for a connection whose replay already sent the
+    /// first ones (only at the seam between replay and broadcast).
+    frames: Vec<Encoded>,
+    /// All of them in one frame: what every other connection sends.
+    joined: Encoded,
+    /// How many entries the hub had broadcast once this batch was sent.
+    end: u64,
+}
+
+impl Batch {
+    fn new(entries: &[Entry], end: u64) -> Batch {
+        let frames: Vec<Encoded> = entries.iter().map(Entry::encode).collect();
+        let joined = match &frames[..] {
+            [one] => one.clone(),
+            all => Encoded::new(all),
+        };
+        Batch {
+            ids: entries.iter().map(|e| e.id).collect(),
+            frames,
+            joined,
+            end,
+        }
+    }
+}
+
 /// The broadcast of one replica: every entry after the replica started, in
 /// order, encoded once.
 #[derive(Clone)]
 pub(crate) struct Hub {
-    tx: broadcast::Sender<(EntryId, Encoded)>,
+    tx: broadcast::Sender<Arc<Batch>>,
+    /// Entries broadcast so far: how far behind a connection is.
+    sent: Arc<AtomicU64>,
 }
 
 impl Hub {
     /// Starts the task that reads the stream from Redis (on a connection of
-    /// its own: `XREAD BLOCK` holds it) and broadcasts each entry. Redis
-    /// errors are logged and the read is retried from the last entry seen,
-    /// so nothing is skipped.
+    /// its own: `XREAD BLOCK` holds it) and broadcasts each read's entries
+    /// as one batch. Redis errors are logged and the read is retried from
+    /// the last entry seen, so nothing is skipped.
     pub(crate) async fn start(client: &redis::Client, opts: &Options) -> redis::RedisResult<Hub> {
+        // Each batch holds at least one entry, so a connection `buffer`
+        // batches behind is at least `buffer` entries behind.
         let (tx, _) = broadcast::channel(opts.buffer.max(1));
-        let sender = tx.clone();
-        follow(client, &opts.key, move |entry| {
+        let sent = Arc::new(AtomicU64::new(0));
+        let (sender, count) = (tx.clone(), Arc::clone(&sent));
+        follow(client, &opts.key, opts.linger, move |entries| {
+            let end =
+                count.fetch_add(entries.len() as u64, Ordering::Relaxed) + entries.len() as u64;
             // No receiver is not an error: nobody listens.
-            let _ = sender.send((entry.id, entry.encode()));
+            let _ = sender.send(Arc::new(Batch::new(&entries, end)));
         })
         .await?;
-        Ok(Hub { tx })
+        Ok(Hub { tx, sent })
     }
 }
 
 /// Calls `f` with every entry of the stream `key` added from now on, in
-/// order, from a task reading Redis on a connection of its own (`XREAD
-/// BLOCK` holds it). Redis errors are logged and the read is retried from
-/// the last entry seen, so nothing is skipped.
+/// order, one call per read (never empty), from a task reading Redis on a
+/// connection of its own (`XREAD BLOCK` holds it). After a read that
+/// returned entries it waits `linger` before the next. Redis errors are
+/// logged and the read is retried from the last entry seen, so nothing is
+/// skipped.
 pub(crate) async fn follow(
     client: &redis::Client,
     key: &str,
-    mut f: impl FnMut(Entry) + Send + 'static,
+    linger: Duration,
+    mut f: impl FnMut(Vec<Entry>) + Send + 'static,
 ) -> redis::RedisResult<()> {
     let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     let mut conn = client
@@ -337,13 +388,19 @@ pub(crate) async fn follow(
                 .await;
             match reply {
                 Ok(redis::Value::Array(streams)) => {
-                    for s in &streams {
-                        let redis::Value::Array(pair) = s else {
-                            continue;
-                        };
-                        for entry in pair.get(1).map(entries).unwrap_or_default() {
-                            last = entry.id;
-                            f(entry);
+                    let read: Vec<Entry> = streams
+                        .iter()
+                        .filter_map(|s| match s {
+                            redis::Value::Array(pair) => pair.get(1).map(entries),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect();
+                    if let Some(newest) = read.last() {
+                        last = newest.id;
+                        f(read);
+                        if !linger.is_zero() {
+                            tokio::time::sleep(linger).await;
                         }
                     }
                 }
@@ -400,13 +457,18 @@ fn reset_frame(first: Option<EntryId>) -> Encoded {
 struct Feed {
     conn: MultiplexedConnection,
     key: String,
-    rx: broadcast::Receiver<(EntryId, Encoded)>,
+    rx: broadcast::Receiver<Arc<Batch>>,
+    /// The hub's count of entries broadcast.
+    sent: Arc<AtomicU64>,
+    /// How many entries this connection may fall behind.
+    buffer: u64,
     /// The last entry sent: replay continues after it, and the broadcast
     /// skips what it covers.
     after: Option<EntryId>,
     replaying: bool,
-    /// The rest of the replay page being sent.
-    replay: std::collections::VecDeque<Entry>,
+    /// Frames to send before reading on: the rest of a replay page, or of
+    /// a batch the replay covered in part.
+    queued: std::collections::VecDeque<Encoded>,
     retry_ms: u64,
     ended: bool,
 }
@@ -422,16 +484,16 @@ impl Feed {
         if self.ended {
             return None;
         }
-        if let Some(entry) = self.replay.pop_front() {
-            return Some(entry.encode());
+        if let Some(frame) = self.queued.pop_front() {
+            return Some(frame);
         }
         if self.replaying {
             let after = self.after.unwrap_or(EntryId(0, 0));
             match range_after(&mut self.conn, &self.key, after, PAGE).await {
                 Ok(page) if !page.is_empty() => {
                     self.after = page.last().map(|e| e.id);
-                    self.replay.extend(page);
-                    return self.replay.pop_front().map(|e| e.encode());
+                    self.queued.extend(page.iter().map(Entry::encode));
+                    return self.queued.pop_front();
                 }
                 Ok(_) => self.replaying = false,
                 Err(e) => {
@@ -442,12 +504,25 @@ impl Feed {
         }
         loop {
             match self.rx.recv().await {
-                Ok((id, frame)) => {
-                    if self.after.is_some_and(|a| id <= a) {
-                        continue; // sent by the replay already
+                Ok(batch) => {
+                    let behind = self.sent.load(Ordering::Relaxed).saturating_sub(batch.end);
+                    if behind > self.buffer {
+                        return self.end_with_retry();
                     }
-                    self.after = Some(id);
-                    return Some(frame);
+                    // Entries the replay sent already are skipped.
+                    let fresh = match self.after {
+                        Some(a) => batch.ids.partition_point(|&id| id <= a),
+                        None => 0,
+                    };
+                    let Some(&newest) = batch.ids.get(fresh..).and_then(<[_]>::last) else {
+                        continue;
+                    };
+                    self.after = Some(newest);
+                    if fresh == 0 {
+                        return Some(batch.joined.clone());
+                    }
+                    self.queued.extend(batch.frames[fresh..].iter().cloned());
+                    return self.queued.pop_front();
                 }
                 // Fell behind the broadcast: end, and come back by id.
                 Err(broadcast::error::RecvError::Lagged(_)) => return self.end_with_retry(),
@@ -489,9 +564,11 @@ pub(crate) async fn frames(
         conn,
         key: opts.key.clone(),
         rx,
+        sent: Arc::clone(&hub.sent),
+        buffer: opts.buffer as u64,
         after,
         replaying,
-        replay: std::collections::VecDeque::new(),
+        queued: std::collections::VecDeque::new(),
         retry_ms: opts.retry_ms,
         ended: false,
     };
@@ -615,6 +692,8 @@ replica: serves http://LISTEN/events (default 127.0.0.1:8081) from a Redis
 stream; a Last-Event-ID is a Redis entry id, so every replica resumes every
 client.
   --buffer N            entries a connection may fall behind (default 1024)
+  --linger MS           wait after each read from Redis, so that what is
+                        published meanwhile goes out as one frame (default 0)
 
 publish: appends events to the stream.
   --count N             events to publish (default 100)
@@ -681,6 +760,7 @@ async fn main() -> Result<(), BoxError> {
             "--redis" => opts.redis = args.next().ok_or("--redis needs a URL")?,
             "--key" => opts.key = args.next().ok_or("--key needs a name")?,
             "--buffer" => opts.buffer = number(&mut args, "--buffer")?,
+            "--linger" => opts.linger = Duration::from_millis(number(&mut args, "--linger")?),
             a if support::limit_arg(&mut opts.limits, a, &mut args)? => {}
             a if mode == "replica" && !a.starts_with('-') => listen = a.to_string(),
             _ => rest.push(arg),

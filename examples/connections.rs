@@ -103,7 +103,7 @@ fn raise_file_limit() {
 
 /// The server process: prints `listening ADDR` once ready, then answers
 /// `heap` on standard input with the live heap bytes.
-async fn serve(mode: &str, redis: &str) -> Result<(), BoxError> {
+async fn serve(mode: &str, redis: &str, linger: Duration) -> Result<(), BoxError> {
     raise_file_limit();
     // Every server gets the same socket: a fixed 32 KiB send buffer per
     // connection (accepted sockets inherit it), as a server holding many
@@ -117,6 +117,7 @@ async fn serve(mode: &str, redis: &str) -> Result<(), BoxError> {
         redis: redis.to_string(),
         key: "bench".into(),
         buffer: 64,
+        linger,
         ..cluster::Options::default()
     };
     opts.limits.max_connections = 60_000;
@@ -126,11 +127,11 @@ async fn serve(mode: &str, redis: &str) -> Result<(), BoxError> {
             tokio::spawn(async move { cluster::serve_replica(listener, opts, shutdown).await });
         }
         "axum" => {
-            let (tx, _) = tokio::sync::broadcast::channel::<Arc<cluster::Entry>>(64);
+            let (tx, _) = tokio::sync::broadcast::channel::<Arc<Vec<cluster::Entry>>>(64);
             let sender = tx.clone();
             let client = redis::Client::open(redis)?;
-            cluster::follow(&client, "bench", move |e| {
-                let _ = sender.send(Arc::new(e));
+            cluster::follow(&client, "bench", linger, move |read| {
+                let _ = sender.send(Arc::new(read));
             })
             .await?;
             let app = axum::Router::new().route(
@@ -160,22 +161,33 @@ async fn serve(mode: &str, redis: &str) -> Result<(), BoxError> {
     }
 }
 
-/// axum's `Sse` over the broadcast of entries: each connection encodes.
+/// axum's `Sse` over the broadcast of entries (one message per read from
+/// Redis, as the replica's): each connection encodes each entry, and the
+/// entries of one read are handed to hyper back to back, so that it can
+/// write them together.
 fn axum_sse(
-    rx: tokio::sync::broadcast::Receiver<Arc<cluster::Entry>>,
+    rx: tokio::sync::broadcast::Receiver<Arc<Vec<cluster::Entry>>>,
 ) -> axum::response::sse::Sse<
     impl futures::Stream<Item = Result<axum::response::sse::Event, Infallible>>,
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
     // A connection that falls behind ends (`Lagged`), as the replica's.
-    let events = futures::stream::unfold(rx, |mut rx| async move {
-        let e = rx.recv().await.ok()?;
-        let mut ev = Event::default().id(e.id.to_string()).data(&e.data);
-        if let Some(t) = &e.event {
-            ev = ev.event(t);
-        }
-        Some((Ok(ev), rx))
-    });
+    let events = futures::stream::unfold(
+        (rx, None::<Arc<Vec<cluster::Entry>>>, 0),
+        |(mut rx, mut read, mut next)| async move {
+            loop {
+                if let Some(e) = read.as_ref().and_then(|r| r.get(next)) {
+                    let mut ev = Event::default().id(e.id.to_string()).data(&e.data);
+                    if let Some(t) = &e.event {
+                        ev = ev.event(t);
+                    }
+                    return Some((Ok(ev), (rx, read, next + 1)));
+                }
+                read = Some(rx.recv().await.ok()?);
+                next = 0;
+            }
+        },
+    );
     Sse::new(events).keep_alive(KeepAlive::default())
 }
 
@@ -244,10 +256,10 @@ struct Server {
 }
 
 impl Server {
-    fn start(mode: &str, redis: &str) -> Result<Server, BoxError> {
+    fn start(mode: &str, redis: &str, linger: Duration) -> Result<Server, BoxError> {
         let exe = std::env::current_exe()?;
         let mut child = Command::new(exe)
-            .args(["serve", mode, redis])
+            .args(["serve", mode, redis, &linger.as_millis().to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -357,6 +369,7 @@ async fn slow_reader(
     addr: String,
     mut resume: tokio::sync::watch::Receiver<bool>,
     last: tokio::sync::watch::Receiver<String>,
+    progress: Arc<std::sync::Mutex<(usize, String)>>,
 ) -> Result<(Vec<String>, usize), BoxError> {
     use ssewire::client::{ClientConfig, ReconnectingStream, RequestHeaders};
     let connections = Arc::new(AtomicUsize::new(0));
@@ -381,6 +394,7 @@ async fn slow_reader(
             item = events.next() => match item {
                 Some(Ok(ev)) => {
                     ids.push(ev.last_event_id_lossy().into_owned());
+                    *progress.lock().unwrap() = (ids.len(), ids[ids.len() - 1].clone());
                     if !stalled {
                         stalled = true;
                         let _ = resume.wait_for(|r| *r).await;
@@ -446,12 +460,13 @@ struct Args {
     rate: u64,
     seconds: u64,
     size: usize,
+    linger: Duration,
 }
 
 async fn drive(args: Args) -> Result<(), BoxError> {
     raise_file_limit();
     let redis = Redis::start()?;
-    let mut server = Server::start(&args.mode, &redis.1)?;
+    let mut server = Server::start(&args.mode, &redis.1, args.linger)?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (heap0, rss0) = (server.heap()?, server.rss()?);
     let counts = Arc::new(Counts::default());
@@ -487,9 +502,15 @@ async fn drive(args: Args) -> Result<(), BoxError> {
     // The slow reader, then events at a steady rate.
     let (last_tx, last_rx) = tokio::sync::watch::channel(String::new());
     let (resume_tx, resume_rx) = tokio::sync::watch::channel(false);
+    let progress = Arc::new(std::sync::Mutex::new((0, String::new())));
     let slow = tokio::time::timeout(
         Duration::from_secs(args.seconds + 40),
-        slow_reader(server.addr.clone(), resume_rx, last_rx),
+        slow_reader(
+            server.addr.clone(),
+            resume_rx,
+            last_rx.clone(),
+            Arc::clone(&progress),
+        ),
     );
     let publishing = async {
         let client = redis::Client::open(redis.1.as_str())?;
@@ -548,6 +569,15 @@ async fn drive(args: Args) -> Result<(), BoxError> {
             published += 1;
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        // What the burst costs the server while every connection has it
+        // (the slow one still not reading): one copy of each frame.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        println!(
+            "{}: after the burst: server heap {:.1} MB above idle, RSS {:.1} MB above idle",
+            args.mode,
+            (server.heap()? as f64 - heap1 as f64) / 1e6,
+            (server.rss()? as f64 - rss1 as f64) / 1e6,
+        );
         resume_tx.send(true)?;
         last_tx.send(last_id)?;
         Ok::<_, BoxError>(published)
@@ -573,9 +603,13 @@ async fn drive(args: Args) -> Result<(), BoxError> {
             );
         }
         other => println!(
-            "{}: the slow reader did not finish: {:?}",
+            "{}: the slow reader did not finish: {:?}; it had {} events, the last {:?}, of {} ending with {:?}",
             args.mode,
-            other.map(|r| r.map(|(i, c)| (i.len(), c)))
+            other.map(|r| r.map(|(i, c)| (i.len(), c))),
+            progress.lock().unwrap().0,
+            progress.lock().unwrap().1,
+            published,
+            last_rx.borrow().clone(),
         ),
     }
     Ok(())
@@ -587,7 +621,8 @@ fn main() -> Result<(), BoxError> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        return rt.block_on(serve(&argv[1], &argv[2]));
+        let linger = Duration::from_millis(argv.get(3).and_then(|v| v.parse().ok()).unwrap_or(0));
+        return rt.block_on(serve(&argv[1], &argv[2], linger));
     }
     let mut args = Args {
         mode: argv.first().cloned().unwrap_or_else(|| "shared".into()),
@@ -595,6 +630,7 @@ fn main() -> Result<(), BoxError> {
         rate: 20,
         seconds: 10,
         size: 200,
+        linger: Duration::ZERO,
     };
     let mut it = argv.iter().skip(1);
     while let Some(a) = it.next() {
@@ -608,6 +644,7 @@ fn main() -> Result<(), BoxError> {
             "--rate" => args.rate = v()?,
             "--seconds" => args.seconds = v()?,
             "--size" => args.size = v()? as usize,
+            "--linger" => args.linger = Duration::from_millis(v()?),
             _ => return Err(format!("unknown option {a}").into()),
         }
     }

@@ -39,14 +39,50 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const GUARD: Duration = Duration::from_secs(90);
 
+/// Live heap bytes of the whole process (every thread): what the replica
+/// holds, measured by one test while no other runs (see [`Redis`]).
+struct Live;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call goes to the system allocator with the caller's own
+// arguments; the counter is only arithmetic on the sizes.
+#[allow(unsafe_code)]
+unsafe impl std::alloc::GlobalAlloc for Live {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's own arguments, passed on unchanged.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's own arguments, passed on unchanged.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's own arguments, passed on unchanged.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Live = Live;
+
+/// One test at a time: each holds this while its Redis runs.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A `redis-server` on a free loopback port, killed when dropped.
 struct Redis {
     child: Child,
     url: String,
+    _one: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Redis {
     async fn start() -> Redis {
+        let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -59,7 +95,11 @@ impl Redis {
             .spawn()
             .expect("redis-server on the PATH (apt-get install redis-server)");
         let url = format!("redis://127.0.0.1:{port}/");
-        let redis = Redis { child, url };
+        let redis = Redis {
+            child,
+            url,
+            _one: one,
+        };
         let client = redis::Client::open(redis.url.as_str()).unwrap();
         for _ in 0..200 {
             if let Ok(mut c) = client.get_multiplexed_async_connection().await {
@@ -92,6 +132,14 @@ fn options(redis: &Redis, key: &str) -> cluster::Options {
         key: key.into(),
         retry_ms: 20,
         ..cluster::Options::default()
+    }
+}
+
+/// The same, gathering what is published within `ms` into one frame.
+fn lingering(redis: &Redis, key: &str, ms: u64) -> cluster::Options {
+    cluster::Options {
+        linger: Duration::from_millis(ms),
+        ..options(redis, key)
     }
 }
 
@@ -261,8 +309,11 @@ async fn a_hundred_clients_cut_at_once_resume_on_any_replica_exactly_once() {
     let key = "events";
     // Entries published before the replicas started are replayed by id.
     let early = publish(&redis.url, key, 1..=3, Duration::ZERO, 0).await;
+    // B sends what is published within 30 ms as one frame (several entries
+    // a frame at this rate), so clients also meet the seam where a replay
+    // covers part of a frame.
     let a = replica(options(&redis, key), "127.0.0.1:0").await;
-    let b = replica(options(&redis, key), "127.0.0.1:0").await;
+    let b = replica(lingering(&redis, key, 30), "127.0.0.1:0").await;
     let (a_addr, b_addr) = (a.addr, b.addr);
     let connections = Arc::new(AtomicUsize::new(0));
     let (last_tx, last_rx) = watch::channel(String::new());
@@ -382,9 +433,21 @@ async fn a_trimmed_or_unknown_id_gets_a_reset_then_what_is_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server (run by .ci/run)"]
 async fn a_reader_that_falls_behind_is_cut_and_catches_up_from_redis() {
+    reader_falls_behind(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (run by .ci/run)"]
+async fn a_reader_that_falls_behind_entries_sent_together_is_cut_too() {
+    // With a linger, frames hold several entries: about a dozen frames for
+    // the 300 entries, fewer than the buffer of 16, which counts entries.
+    reader_falls_behind(100).await;
+}
+
+async fn reader_falls_behind(linger_ms: u64) {
     let redis = Redis::start().await;
     let key = "slow";
-    let mut opts = options(&redis, key);
+    let mut opts = lingering(&redis, key, linger_ms);
     opts.buffer = 16;
     let r = replica(opts, "127.0.0.1:0").await;
     let start = publish(&redis.url, key, 0..=0, Duration::ZERO, 0).await;
@@ -439,5 +502,42 @@ async fn a_reader_that_falls_behind_is_cut_and_catches_up_from_redis() {
     );
     assert_eq!(slow_got, sent);
     assert!(slow_connections.load(Ordering::SeqCst) >= 2, "it was cut");
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (run by .ci/run)"]
+async fn a_frame_every_connection_sends_is_held_once_not_once_per_connection() {
+    use tokio::io::AsyncWriteExt;
+    let redis = Redis::start().await;
+    let key = "shared";
+    // Entries published within 200 ms go out as one frame.
+    let r = replica(lingering(&redis, key, 200), "127.0.0.1:0").await;
+    // 40 connections that ask for the stream and never read it: each holds
+    // whatever the server keeps for it.
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut tcp = socket.connect(r.addr).await.unwrap();
+        tcp.write_all(b"GET /events HTTP/1.1\r\nhost: test\r\n\r\n")
+            .await
+            .unwrap();
+        idle.push(tcp);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = LIVE.load(Ordering::Relaxed);
+    // 1 MiB of entries, published at once: a few frames, far more than
+    // the sockets and hyper's 32 KiB buffer take.
+    publish(&redis.url, key, 1..=64, Duration::ZERO, 16 * 1024).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let grown = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    // Shared, the frames cost about 2 MiB (each entry's own frame and the
+    // joined one); copied per connection they would cost 40 MiB.
+    assert!(
+        grown < 8 << 20,
+        "the server holds {grown} bytes more for 1 MiB sent to 40 connections"
+    );
+    drop(idle);
     r.stop().await;
 }

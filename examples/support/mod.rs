@@ -128,6 +128,29 @@ impl<T: AsyncRead + Unpin> AsyncRead for WriteTimeout<T> {
     }
 }
 
+impl<T> WriteTimeout<T> {
+    /// What a write returned, with the clock restarted by progress and
+    /// checked when there was none.
+    fn after_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        result: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match result {
+            Poll::Pending => match self.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            },
+            ready => {
+                if matches!(ready, Poll::Ready(Ok(n)) if n > 0) {
+                    self.stalled = None;
+                }
+                ready
+            }
+        }
+    }
+}
+
 impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -135,18 +158,26 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Pending => match this.check(cx) {
-                Ok(()) => Poll::Pending,
-                Err(e) => Poll::Ready(Err(e)),
-            },
-            ready => {
-                if matches!(ready, Poll::Ready(Ok(n)) if n > 0) {
-                    this.stalled = None;
-                }
-                ready
-            }
-        }
+        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.after_write(cx, result)
+    }
+
+    // Vectored writes pass through: without them hyper copies every frame
+    // into its own buffer (its "flatten" strategy) instead of queueing the
+    // frame's `Bytes`, so a frame shared by every connection would be
+    // copied once per connection.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.after_write(cx, result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
