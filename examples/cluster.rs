@@ -30,6 +30,8 @@
 //!   most `MS`. With thousands of connections a write costs far more than
 //!   an encoding (`benches/README.md`, many connections), so this is what
 //!   makes a busy replica cheaper per event, at the price of that latency.
+//!   The broadcast holds at most `--buffer` reads (of at most 512 entries
+//!   each, kept both joined and one by one), for the slowest connection.
 //! - Keep-alives, the connection cap and the header and write timeouts of
 //!   `examples/server.rs`; on Ctrl-C or SIGTERM every stream ends with a
 //!   `retry` hint.
@@ -505,10 +507,6 @@ impl Feed {
         loop {
             match self.rx.recv().await {
                 Ok(batch) => {
-                    let behind = self.sent.load(Ordering::Relaxed).saturating_sub(batch.end);
-                    if behind > self.buffer {
-                        return self.end_with_retry();
-                    }
                     // Entries the replay sent already are skipped.
                     let fresh = match self.after {
                         Some(a) => batch.ids.partition_point(|&id| id <= a),
@@ -517,6 +515,12 @@ impl Feed {
                     let Some(&newest) = batch.ids.get(fresh..).and_then(<[_]>::last) else {
                         continue;
                     };
+                    // Behind by what the hub broadcast after this batch;
+                    // batches the replay covered do not count.
+                    let behind = self.sent.load(Ordering::Relaxed).saturating_sub(batch.end);
+                    if behind > self.buffer {
+                        return self.end_with_retry();
+                    }
                     self.after = Some(newest);
                     if fresh == 0 {
                         return Some(batch.joined.clone());

@@ -602,15 +602,18 @@ async fn drive(args: Args) -> Result<(), BoxError> {
                 connections
             );
         }
-        other => println!(
+        other => {
+            let got = progress.lock().unwrap().clone();
+            println!(
             "{}: the slow reader did not finish: {:?}; it had {} events, the last {:?}, of {} ending with {:?}",
             args.mode,
             other.map(|r| r.map(|(i, c)| (i.len(), c))),
-            progress.lock().unwrap().0,
-            progress.lock().unwrap().1,
+            got.0,
+            got.1,
             published,
             last_rx.borrow().clone(),
-        ),
+        );
+        }
     }
     Ok(())
 }
