@@ -23,6 +23,11 @@
 //! cargo run --release --example connections --features http-body,tokio -- axum --conns 10000
 //! cargo run --release --example connections --features http-body,tokio -- bare --conns 10000
 //! ```
+//!
+//! `--rate N` events a second (default 20), `--size N` bytes of data each
+//! (200), `--seconds N` in the window (10), and `--linger MS` (0): the
+//! replica's `--linger`, and the same wait in the reader feeding axum, whose
+//! stream then hands each read's entries to hyper back to back.
 #![allow(dead_code)]
 // The counting allocator below is the one place that needs `unsafe`.
 #![allow(unsafe_code)]
@@ -605,14 +610,15 @@ async fn drive(args: Args) -> Result<(), BoxError> {
         other => {
             let got = progress.lock().unwrap().clone();
             println!(
-            "{}: the slow reader did not finish: {:?}; it had {} events, the last {:?}, of {} ending with {:?}",
-            args.mode,
-            other.map(|r| r.map(|(i, c)| (i.len(), c))),
-            got.0,
-            got.1,
-            published,
-            last_rx.borrow().clone(),
-        );
+                "{}: the slow reader did not finish: {:?}; it had {} of {} events, \
+                 the last {:?} (the last published {:?})",
+                args.mode,
+                other.map(|r| r.map(|(i, c)| (i.len(), c))),
+                got.0,
+                published,
+                got.1,
+                last_rx.borrow().clone(),
+            );
         }
     }
     Ok(())
