@@ -22,6 +22,8 @@ mod client;
 #[path = "../examples/cluster.rs"]
 #[allow(unused)]
 mod cluster;
+#[path = "common/counting.rs"]
+mod counting;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -39,50 +41,17 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const GUARD: Duration = Duration::from_secs(90);
 
-/// Live heap bytes of the whole process (every thread): what the replica
-/// holds, measured by one test while no other runs (see [`Redis`]).
-struct Live;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call goes to the system allocator with the caller's own
-// arguments; the counter is only arithmetic on the sizes.
-#[allow(unsafe_code)]
-unsafe impl std::alloc::GlobalAlloc for Live {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's own arguments, passed on unchanged.
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's own arguments, passed on unchanged.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's own arguments, passed on unchanged.
-        unsafe { std::alloc::System.realloc(ptr, layout, new) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Live = Live;
-
-/// One test at a time: each holds this while its Redis runs.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// A `redis-server` on a free loopback port, killed when dropped.
 struct Redis {
     child: Child,
     url: String,
+    /// One test at a time: the heap test counts the whole process.
     _one: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Redis {
     async fn start() -> Redis {
-        let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let one = counting::LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -526,12 +495,12 @@ async fn a_frame_every_connection_sends_is_held_once_not_once_per_connection() {
         idle.push(tcp);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live_in_process();
     // 1 MiB of entries, published at once: a few frames, far more than
     // the sockets and hyper's 32 KiB buffer take.
     publish(&redis.url, key, 1..=64, Duration::ZERO, 16 * 1024).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let grown = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let grown = (counting::live_in_process() - before).max(0);
     // Shared, the frames cost about 2 MiB (each entry's own frame and the
     // joined one); copied per connection they would cost 40 MiB.
     assert!(

@@ -1,11 +1,13 @@
 //! A counting global allocator for one test binary, counting per thread
 //! (the harness's own threads allocate too): allocations, live bytes and
-//! their high-water mark. Tests that use it run one at a time under
-//! [`LOCK`].
+//! their high-water mark; and live bytes of the whole process, for tests
+//! whose work runs on other threads (a tokio runtime's). Tests that use it
+//! run one at a time under [`LOCK`].
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Mutex;
 
 pub(crate) struct Counting;
@@ -23,7 +25,11 @@ fn count() {
     ALLOCS.with(|c| c.set(c.get() + 1));
 }
 
+/// Bytes live in the whole process, every thread's allocations.
+static PROCESS_LIVE: AtomicIsize = AtomicIsize::new(0);
+
 fn live(delta: isize) {
+    PROCESS_LIVE.fetch_add(delta, Ordering::Relaxed);
     let now = LIVE.with(|l| {
         l.set(l.get() + delta);
         l.get()
@@ -76,4 +82,9 @@ pub(crate) fn peak_heap<R>(f: impl FnOnce() -> R) -> (usize, R) {
 /// Live heap now, on this thread.
 pub(crate) fn live_now() -> isize {
     LIVE.with(Cell::get)
+}
+
+/// Live heap now, in the whole process.
+pub(crate) fn live_in_process() -> isize {
+    PROCESS_LIVE.load(Ordering::Relaxed)
 }
