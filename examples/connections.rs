@@ -565,7 +565,7 @@ async fn drive(args: Args) -> Result<(), BoxError> {
         let (user, system) = (cpu1.user - cpu0.user, cpu1.system - cpu0.system);
         let per_event = |s: f64| s * 1e9 / delivered.max(1) as f64;
         // The kernel's part (a socket write per connection, the copy into
-        // its buffers, the wake-ups) is paid the same whoever encodes:
+        // its buffers, the wake-ups) is paid per write whoever encodes:
         // shown apart, it is the floor under any user-space saving.
         println!(
         "{}: {} events published ({} in the window), {} delivered in {:.1} s ({:.0}/s, {:.2} per connection per published event); server CPU {:.2} s: {:.0} ns per delivered event (user {:.0}, kernel {:.0})",
