@@ -326,7 +326,7 @@ struct Raw {
 
 impl Raw {
     /// The chunk is used up: keep the current frame's part of it.
-    fn keep_rest(&mut self, chunk: &Bytes) {
+    fn keep_rest(&mut self, chunk: &[u8]) {
         let start = core::mem::replace(&mut self.start, 0);
         self.frame.keep(&chunk[start..]);
     }
@@ -376,13 +376,49 @@ enum Place {
     Copy,
 }
 
+/// The chunk being decoded: its bytes, and the `Bytes` they are when
+/// fields may be shared with it. A lent chunk (`owner` is `None`, see
+/// [`BytesDecoder::push_slice`]) shares nothing: every field an event keeps
+/// is copied or held inline.
+#[derive(Clone, Copy)]
+pub(crate) struct Chunk<'a> {
+    bytes: &'a [u8],
+    owner: Option<&'a Bytes>,
+}
+
+impl<'a> Chunk<'a> {
+    /// A chunk fields may be shared with.
+    #[inline(always)]
+    pub(crate) fn shared(chunk: &'a Bytes) -> Self {
+        Chunk {
+            bytes: chunk,
+            owner: Some(chunk),
+        }
+    }
+
+    /// A borrowed chunk: nothing refers to it once it is decoded.
+    #[inline(always)]
+    fn lent(chunk: &'a [u8]) -> Self {
+        Chunk {
+            bytes: chunk,
+            owner: None,
+        }
+    }
+
+    #[inline(always)]
+    fn len(self) -> usize {
+        self.bytes.len()
+    }
+}
+
 /// `chunk[r]` shared with it (an empty range: no reference at all).
+/// [`Sharer::place`] gives a non-empty range only for a chunk with an
+/// owner.
 #[inline(always)]
-fn shared(chunk: &Bytes, r: core::ops::Range<usize>) -> Bytes {
-    if r.is_empty() {
-        Bytes::new()
-    } else {
-        chunk.slice(r)
+fn shared(chunk: Chunk<'_>, r: core::ops::Range<usize>) -> Bytes {
+    match chunk.owner {
+        Some(owner) if !r.is_empty() => owner.slice(r),
+        _ => Bytes::new(),
     }
 }
 
@@ -516,7 +552,7 @@ impl Sharer {
     #[inline(always)]
     pub(crate) fn event(
         &mut self,
-        chunk: &Bytes,
+        chunk: Chunk<'_>,
         ev: crate::Event<'_>,
         raw: Option<Bytes>,
     ) -> BytesEvent {
@@ -527,7 +563,7 @@ impl Sharer {
     #[inline(always)]
     pub(crate) fn event_with<R>(
         &mut self,
-        chunk: &Bytes,
+        chunk: Chunk<'_>,
         ev: crate::Event<'_>,
         raw: Option<Bytes>,
         f: impl FnOnce(BytesEvent) -> R,
@@ -561,7 +597,7 @@ impl Sharer {
     /// Where the event's type, data and id come from, with room made for
     /// every copy.
     #[inline(always)]
-    fn places(&mut self, chunk: &Bytes, parts: [&[u8]; 3]) -> [Place; 3] {
+    fn places(&mut self, chunk: Chunk<'_>, parts: [&[u8]; 3]) -> [Place; 3] {
         let [ty, data, id] = parts;
         // A short type, data or id goes inline, a kept id is cloned: none
         // of them is shared or copied.
@@ -594,7 +630,7 @@ impl Sharer {
     /// when [`Sharer::places`] found it repeats, else shared at `at` or
     /// copied (room already made) and kept.
     #[inline(always)]
-    fn id(&mut self, chunk: &Bytes, id: &[u8], at: Place) -> Small {
+    fn id(&mut self, chunk: Chunk<'_>, id: &[u8], at: Place) -> Small {
         if id.len() <= INLINE {
             return Small::inline(id);
         }
@@ -612,17 +648,19 @@ impl Sharer {
     /// not much larger than the part ([`Config::max_pin`]). Else it must be
     /// copied. An empty part needs neither.
     #[inline]
-    fn place(&self, chunk: &Bytes, part: &[u8]) -> Place {
+    fn place(&self, chunk: Chunk<'_>, part: &[u8]) -> Place {
         if part.is_empty() {
             return Place::Share(0..0);
         }
-        let at = (part.as_ptr() as usize).wrapping_sub(chunk.as_ptr() as usize);
-        let share = if self.max_pin == usize::MAX {
+        let at = (part.as_ptr() as usize).wrapping_sub(chunk.bytes.as_ptr() as usize);
+        let share = if chunk.owner.is_none() {
+            false
+        } else if self.max_pin == usize::MAX {
             true
         } else {
             part.len() >= SHARE_MIN && chunk.len() <= self.max_pin.max(part.len().saturating_mul(4))
         };
-        if share && inside(chunk, part) {
+        if share && inside(chunk.bytes, part) {
             Place::Share(at..at + part.len())
         } else {
             Place::Copy
@@ -632,7 +670,7 @@ impl Sharer {
     /// `part` as `Bytes`, shared at `at` or else copied (room already
     /// made: `at` is where [`Sharer::place`] put it).
     #[inline(always)]
-    fn take(&mut self, chunk: &Bytes, part: &[u8], at: Place) -> Bytes {
+    fn take(&mut self, chunk: Chunk<'_>, part: &[u8], at: Place) -> Bytes {
         debug_assert!(!matches!(at, Place::Own));
         match at {
             Place::Share(r) => shared(chunk, r),
@@ -643,7 +681,7 @@ impl Sharer {
     /// `part` as `Bytes`: shared with `chunk` when [`Sharer::place`] allows,
     /// else copied once.
     #[inline]
-    fn share(&mut self, chunk: &Bytes, part: &[u8]) -> Bytes {
+    fn share(&mut self, chunk: Chunk<'_>, part: &[u8]) -> Bytes {
         let at = self.place(chunk, part);
         if matches!(at, Place::Copy) {
             self.make_room(part.len());
@@ -714,7 +752,7 @@ impl Convert {
     fn decode<E>(
         &mut self,
         dec: &mut BytesBufDecoder,
-        chunk: &Bytes,
+        chunk: Chunk<'_>,
         start: usize,
         batch: usize,
         emit: &mut E,
@@ -726,7 +764,7 @@ impl Convert {
         let mut at = start;
         let end = loop {
             let mut held = false;
-            let end = dec.feed_from(chunk, at, |end, step| {
+            let end = dec.feed_from(chunk.bytes, at, |end, step| {
                 held = self.step(chunk, end, step, emit);
                 left = left.saturating_sub(1);
                 if left == 0 || held {
@@ -760,9 +798,9 @@ impl Convert {
     /// `chunk` is used up: the raw frame in progress keeps its part of
     /// it, and idle buffers follow the memory rule.
     #[inline]
-    fn chunk_done(&mut self, dec: &mut BytesBufDecoder, chunk: &Bytes) {
+    fn chunk_done(&mut self, dec: &mut BytesBufDecoder, chunk: Chunk<'_>) {
         if let Some(raw) = &mut self.raw {
-            raw.keep_rest(chunk);
+            raw.keep_rest(chunk.bytes);
         }
         self.sharer.idle(self.max_idle);
         if self.pinned > 0 && dec.release_all_idle() {
@@ -776,7 +814,7 @@ impl Convert {
     #[inline(always)]
     fn step<E>(
         &mut self,
-        chunk: &Bytes,
+        chunk: Chunk<'_>,
         end: usize,
         step: Result<Item<'_>, DecodeError>,
         emit: &mut E,
@@ -787,7 +825,7 @@ impl Convert {
         let item = match step {
             Ok(Item::Event(ev)) => {
                 let (raw, late) = self.frame(chunk, end);
-                if ev.data().len() >= TAKE_MIN && !inside(chunk, ev.data()) {
+                if ev.data().len() >= TAKE_MIN && !inside(chunk.bytes, ev.data()) {
                     self.hold(chunk, ev, raw, late);
                     return true;
                 }
@@ -859,7 +897,7 @@ impl Convert {
     #[inline(never)]
     fn hold(
         &mut self,
-        chunk: &Bytes,
+        chunk: Chunk<'_>,
         ev: crate::Event<'_>,
         raw: Option<Bytes>,
         late: Option<Result<BytesItem, DecodeError>>,
@@ -879,13 +917,18 @@ impl Convert {
     #[inline]
     fn frame(
         &mut self,
-        chunk: &Bytes,
+        chunk: Chunk<'_>,
         end: usize,
     ) -> (Option<Bytes>, Option<Result<BytesItem, DecodeError>>) {
-        match self.raw.as_mut().map(|r| r.take_frame(chunk, end)) {
-            None => (None, None),
-            Some(Ok(raw)) => (raw, None),
-            Some(Err(e)) => (None, Some(Err(e))),
+        let (Some(raw), Some(owner)) = (self.raw.as_mut(), chunk.owner) else {
+            // Raw frames need the chunk's `Bytes`: a lent chunk is never
+            // decoded with them on (see `BytesDecoder::push_slice`).
+            debug_assert!(self.raw.is_none(), "a lent chunk with raw frames on");
+            return (None, None);
+        };
+        match raw.take_frame(owner, end) {
+            Ok(raw) => (raw, None),
+            Err(e) => (None, Some(Err(e))),
         }
     }
 }
@@ -989,6 +1032,57 @@ impl BytesDecoder {
         }
     }
 
+    /// Queues the items of a borrowed chunk, such as a read into a reused
+    /// buffer: it is decoded at once and in full, and every field an
+    /// event keeps is copied (into shared blocks, as for short fields of
+    /// [`BytesDecoder::push`]), so that nothing refers to `chunk`
+    /// afterwards. Its items come from [`BytesDecoder::next`], in order,
+    /// after those of earlier chunks.
+    ///
+    /// For a short chunk (below about 1 KiB, where `push` would copy every
+    /// field anyway) this costs less than `push`ing it as `Bytes`: no
+    /// reference count is taken on it. For longer chunks, `push` shares
+    /// large fields instead of copying them. When earlier chunks are still
+    /// waiting to be decoded, or raw frames are on, the chunk is copied
+    /// into `Bytes` and pushed.
+    ///
+    /// # Example
+    /// ```
+    /// use ssewire::bytes::{BytesDecoder, BytesItem};
+    ///
+    /// let mut dec = BytesDecoder::new();
+    /// let mut read_buf = [0u8; 64];
+    /// let mut data = Vec::new();
+    /// for piece in ["data: a\n\nda", "ta: b\n\n"] {
+    ///     read_buf[..piece.len()].copy_from_slice(piece.as_bytes());
+    ///     dec.push_slice(&read_buf[..piece.len()]);
+    ///     for item in dec.by_ref() {
+    ///         if let Ok(BytesItem::Event(ev)) = item {
+    ///             data.push(ev.data_bytes());
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(data, ["a", "b"]);
+    /// ```
+    pub fn push_slice(&mut self, chunk: &[u8]) {
+        if chunk.is_empty() {
+            return;
+        }
+        if !self.chunks.is_empty() || self.out.raw.is_some() {
+            self.push(Bytes::copy_from_slice(chunk));
+            return;
+        }
+        let queue = &mut self.queue;
+        let end = self.out.decode(
+            &mut self.dec,
+            Chunk::lent(chunk),
+            0,
+            usize::MAX,
+            &mut |item| queue.push_back(item),
+        );
+        debug_assert_eq!(end, chunk.len());
+    }
+
     /// Decodes a batch of items from the pushed chunks; `false` when they
     /// are used up.
     fn decode_batch(&mut self, batch: usize) -> bool {
@@ -1010,10 +1104,15 @@ impl BytesDecoder {
     /// raw frame in progress keeps its part of the chunk.
     fn decode_batch_of(&mut self, chunk: &Bytes, start: usize, batch: usize) -> usize {
         let queue = &mut self.queue;
-        self.out
-            .decode(&mut self.dec, chunk, start, batch, &mut |item| {
+        self.out.decode(
+            &mut self.dec,
+            Chunk::shared(chunk),
+            start,
+            batch,
+            &mut |item| {
                 queue.push_back(item);
-            })
+            },
+        )
     }
 
     /// Decodes `chunk` at once and hands each of its items to `f`, in
@@ -1050,7 +1149,9 @@ impl BytesDecoder {
         if chunk.is_empty() {
             return;
         }
-        let end = self.out.decode(&mut self.dec, chunk, 0, usize::MAX, &mut f);
+        let end = self
+            .out
+            .decode(&mut self.dec, Chunk::shared(chunk), 0, usize::MAX, &mut f);
         debug_assert_eq!(end, chunk.len());
     }
 
@@ -1137,13 +1238,13 @@ mod tests {
     fn share_copies_short_parts_and_parts_outside_the_chunk() {
         let mut conv = Sharer::new(&Config::default());
         let chunk = Bytes::from([b'h'; 6 + SHARE_MIN].to_vec());
-        let inside = conv.share(&chunk, &chunk[6..]);
+        let inside = conv.share(Chunk::shared(&chunk), &chunk[6..]);
         assert_eq!(inside.as_ptr(), chunk[6..].as_ptr());
         // Shorter than SHARE_MIN: copied, though inside the chunk.
-        let short = conv.share(&chunk, &chunk[6..6 + SHARE_MIN - 1]);
+        let short = conv.share(Chunk::shared(&chunk), &chunk[6..6 + SHARE_MIN - 1]);
         assert_eq!(short, chunk[6..6 + SHARE_MIN - 1]);
         assert_ne!(short.as_ptr(), chunk[6..].as_ptr());
-        let outside = conv.share(&chunk, &[b'h'; SHARE_MIN]);
+        let outside = conv.share(Chunk::shared(&chunk), &[b'h'; SHARE_MIN]);
         assert_eq!(outside, chunk[6..]);
         assert_ne!(outside.as_ptr(), chunk[6..].as_ptr());
         // `max_pin` at `usize::MAX` shares whatever lies inside.
@@ -1151,9 +1252,15 @@ mod tests {
         config.max_pin(usize::MAX);
         let mut all = Sharer::new(&config);
         assert_eq!(
-            all.share(&chunk, &chunk[6..7]).as_ptr(),
+            all.share(Chunk::shared(&chunk), &chunk[6..7]).as_ptr(),
             chunk[6..].as_ptr()
         );
+        // A lent chunk shares nothing, whatever the length or `max_pin`.
+        for sharer in [&mut conv, &mut all] {
+            let lent = sharer.share(Chunk::lent(&chunk), &chunk[6..]);
+            assert_eq!(lent, chunk[6..]);
+            assert_ne!(lent.as_ptr(), chunk[6..].as_ptr());
+        }
     }
 
     #[test]

@@ -14,6 +14,11 @@ use crate::decoder::Config;
 use crate::encode::{Comment, Encode, Message, Output, Retry};
 use crate::error::DecodeError;
 
+/// Reads shorter than this are lent to the decoder
+/// ([`BytesDecoder::push_slice`]): under the default `max_pin` their
+/// fields would be copied anyway, as fields shorter than 1 KiB are.
+const LEND_BELOW: usize = 1024;
+
 /// What [`SseCodec`] decodes: an item, or a limit error after which decoding
 /// goes on (I/O errors come separately, as the codec's `io::Error`).
 pub type CodecItem = Result<BytesItem, DecodeError>;
@@ -22,7 +27,9 @@ pub type CodecItem = Result<BytesItem, DecodeError>;
 ///
 /// Decoding yields what [`BytesDecoder`] yields ([`BytesItem::Event`]s,
 /// [`BytesItem::Retry`], comments with [`Config::comments`], raw frames with
-/// [`Config::raw_frames`]), sharing the read buffer's memory. A limit error
+/// [`Config::raw_frames`]), sharing the read buffer's memory; a read under
+/// 1 KiB, whose fields would be copied anyway, is lent to the decoder with
+/// [`BytesDecoder::push_slice`] and the buffer kept. A limit error
 /// is an item, `Err(..)`, not a stream error, so the stream goes on after
 /// it. Encoding accepts [`Message`], [`Comment`], [`Retry`] and [`Output`].
 ///
@@ -87,9 +94,14 @@ impl TokioDecoder for SseCodec {
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<CodecItem>> {
-        if !src.is_empty() {
+        if src.len() >= LEND_BELOW {
             // Hand the bytes read so far to the decoder without copying.
             self.dec.push(src.split().freeze());
+        } else if !src.is_empty() {
+            // A short read: its fields are copied either way, so lend it
+            // and keep the buffer, with no reference count taken on it.
+            self.dec.push_slice(src);
+            src.clear();
         }
         Ok(self.dec.next())
     }

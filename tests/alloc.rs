@@ -268,7 +268,7 @@ fn bytes_paths_allocate_nothing_per_event_once_warm() {
     use ssewire::bytes::{BytesDecoder, BytesItem};
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let input = bytes::Bytes::from(stream_with_long_data(2000));
-    for size in [input.len(), 4096, 61, 7] {
+    for size in [input.len(), 4096, 1000, 61, 7] {
         // Cut the chunks before counting: the first slice of a `Bytes`
         // built from a `Vec` allocates its shared header.
         let chunks: Vec<bytes::Bytes> = (0..input.len())
@@ -317,7 +317,56 @@ fn bytes_paths_allocate_nothing_per_event_once_warm() {
         let (n, events) = allocations(|| iterate(&mut dec, &chunks));
         assert_eq!(events, 2000, "iterator, chunk {size}");
         assert_eq!(n, 0, "iterator allocations with chunk size {size}");
+        #[cfg(feature = "tokio-util")]
+        codec_allocates_nothing_per_event_once_warm(&chunks);
+        // Lent slices, the short reads `push_slice` is for (under 1 KiB;
+        // a long one queues all its items at once, holding all their
+        // copies together): every field copied, into the same two blocks.
+        if size >= 1024 {
+            continue;
+        }
+        let lend = |dec: &mut BytesDecoder, chunks: &[bytes::Bytes]| {
+            let mut events = 0;
+            for c in chunks {
+                dec.push_slice(c);
+                for item in dec.by_ref() {
+                    take(&mut events, item);
+                }
+            }
+            events
+        };
+        assert_eq!(lend(&mut dec, &chunks), 2000);
+        let _ = dec.finish();
+        let (n, events) = allocations(|| lend(&mut dec, &chunks));
+        assert_eq!(events, 2000, "push_slice, chunk {size}");
+        assert_eq!(n, 0, "push_slice allocations with chunk size {size}");
     }
+}
+
+/// `SseCodec` as `FramedRead` drives it: each read appended to one buffer,
+/// then `decode` until `None`. Short reads are lent, longer ones split off.
+#[cfg(feature = "tokio-util")]
+fn codec_allocates_nothing_per_event_once_warm(chunks: &[bytes::Bytes]) {
+    use tokio_util::codec::Decoder as _;
+    let mut codec = ssewire::codec::SseCodec::new();
+    let mut buf = bytes::BytesMut::with_capacity(8192);
+    let mut run = |codec: &mut ssewire::codec::SseCodec| {
+        let mut events = 0;
+        for c in chunks {
+            buf.extend_from_slice(c);
+            while let Some(item) = codec.decode(&mut buf).expect("decode") {
+                if let Ok(ssewire::bytes::BytesItem::Event(_)) = item {
+                    events += 1;
+                }
+            }
+        }
+        events
+    };
+    assert_eq!(run(&mut codec), 2000);
+    let (n, events) = allocations(|| run(&mut codec));
+    let size = chunks[0].len();
+    assert_eq!(events, 2000, "SseCodec, chunk {size}");
+    assert_eq!(n, 0, "SseCodec allocations with chunk size {size}");
 }
 
 #[cfg(feature = "bytes")]

@@ -149,6 +149,17 @@ fn bytes_iterator(chunks: &[Bytes]) -> Box<dyn std::any::Any> {
     Box::new(dec)
 }
 
+fn bytes_lent(chunks: &[Bytes]) -> Box<dyn std::any::Any> {
+    let mut dec = BytesDecoder::new();
+    for c in chunks {
+        dec.push_slice(c);
+        for item in dec.by_ref() {
+            drop(item);
+        }
+    }
+    Box::new(dec)
+}
+
 fn io_reader(chunks: &[Bytes]) -> Box<dyn std::any::Any> {
     // Reads of exactly these chunks, then "would block" forever after: an
     // idle connection.
@@ -242,6 +253,10 @@ const KINDS: &[Kind] = &[
     Kind {
         name: "BytesDecoder push + iterator",
         run: bytes_iterator,
+    },
+    Kind {
+        name: "BytesDecoder push_slice + iterator",
+        run: bytes_lent,
     },
     Kind {
         name: "io::EventReader",

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 
 use super::{Action, Cause, ClientConfig, EventSource, ReadyState, Response, Signal};
-use crate::bytes::{BytesEvent, Sharer};
+use crate::bytes::{BytesEvent, Chunk, Sharer};
 use crate::error::DecodeError;
 use crate::timer::{Sleeper, Timer};
 
@@ -402,7 +402,11 @@ impl<C: Connector, S: Sleeper> ReconnectingStream<C, S> {
     ) {
         match signal {
             Signal::Event(ev) => {
-                queue.push_back(Ok(ClientItem::Event(sharer.event(chunk, ev, None))));
+                queue.push_back(Ok(ClientItem::Event(sharer.event(
+                    Chunk::shared(chunk),
+                    ev,
+                    None,
+                ))));
             }
             Signal::Comment(text) if signals => {
                 queue.push_back(Ok(ClientItem::Comment(Bytes::copy_from_slice(text))));

@@ -16,10 +16,16 @@ enum Mode {
     /// Even chunks pushed and left queued, odd ones given to `feed_all`
     /// (which must hand out the queued ones first).
     Mixed,
+    /// Raw frames off, chunks lent with `push_slice` (every third one
+    /// followed by the iterator to the end, the others left queued) between
+    /// chunks pushed as `Bytes`.
+    Lent,
 }
 
 /// Decodes `chunks` as `Bytes` with raw frames up to `max_frame` bytes,
-/// through the iterator, `feed_all` and a mix of both, which must agree.
+/// through the iterator, `feed_all` and a mix of both, which must agree,
+/// and lent with `push_slice` (raw frames off), which must give the same
+/// items and errors but for the raw-frame limit's.
 /// Returns the outputs, the errors, and the concatenated raw frames plus
 /// trailing bytes.
 pub(crate) fn run(
@@ -35,6 +41,17 @@ pub(crate) fn run(
             "{mode:?} against the iterator, chunks {chunks:?}"
         );
     }
+    let (out, errs, _) = run_mode(chunks, config, max_frame, Mode::Lent);
+    let frame_errs = |e: &&DecodeError| !matches!(e, DecodeError::FrameTooLong { .. });
+    assert_eq!(
+        out, want.0,
+        "lent chunks against the iterator, chunks {chunks:?}"
+    );
+    assert_eq!(
+        errs.iter().collect::<Vec<_>>(),
+        want.1.iter().filter(frame_errs).collect::<Vec<_>>(),
+        "lent chunks' errors, chunks {chunks:?}"
+    );
     want
 }
 
@@ -45,7 +62,9 @@ fn run_mode(
     mode: Mode,
 ) -> (Vec<Out>, Vec<DecodeError>, Vec<u8>) {
     let mut config = config.clone();
-    config.raw_frames(max_frame);
+    if !matches!(mode, Mode::Lent) {
+        config.raw_frames(max_frame);
+    }
     let mut dec = BytesDecoder::with_config(&config);
     let mut out = Vec::new();
     let mut errs = Vec::new();
@@ -77,6 +96,17 @@ fn run_mode(
         Err(e) => errs.push(e),
     };
     for (i, c) in chunks.iter().enumerate() {
+        if let Mode::Lent = mode {
+            match i % 3 {
+                0 => {
+                    dec.push_slice(c);
+                    dec.by_ref().for_each(&mut take);
+                }
+                1 => dec.push_slice(c),
+                _ => dec.push(Bytes::copy_from_slice(c)),
+            }
+            continue;
+        }
         let c = Bytes::copy_from_slice(c);
         match mode {
             Mode::Iterator => {
@@ -84,7 +114,7 @@ fn run_mode(
                 dec.by_ref().for_each(&mut take);
             }
             Mode::Mixed if i % 2 == 0 => dec.push(c),
-            Mode::FeedAll | Mode::Mixed => dec.feed_all(&c, &mut take),
+            Mode::FeedAll | Mode::Mixed | Mode::Lent => dec.feed_all(&c, &mut take),
         }
     }
     let _ = dec.finish();
