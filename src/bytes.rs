@@ -1041,10 +1041,12 @@ impl BytesDecoder {
     ///
     /// For a short chunk (below about 1 KiB, where `push` would copy every
     /// field anyway) this costs less than `push`ing it as `Bytes`: no
-    /// reference count is taken on it. For longer chunks, `push` shares
-    /// large fields instead of copying them. When earlier chunks are still
-    /// waiting to be decoded, or raw frames are on, the chunk is copied
-    /// into `Bytes` and pushed.
+    /// reference count is taken on it. Prefer `push` for longer chunks: it
+    /// shares large fields instead of copying them, and decodes a small
+    /// batch of items at a time, where a lent chunk's items are all queued
+    /// at once, with copies of all their fields. When earlier chunks are
+    /// still waiting to be decoded, or raw frames are on, the chunk is
+    /// copied into `Bytes` and pushed.
     ///
     /// # Example
     /// ```
