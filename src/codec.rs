@@ -15,8 +15,8 @@ use crate::encode::{Comment, Encode, Message, Output, Retry};
 use crate::error::DecodeError;
 
 /// Reads shorter than this are lent to the decoder
-/// ([`BytesDecoder::push_slice`]): under the default `max_pin` their
-/// fields would be copied anyway, as fields shorter than 1 KiB are.
+/// ([`BytesDecoder::push_slice`]): unless `max_pin` is off, their fields
+/// would be copied anyway, as fields shorter than 1 KiB are.
 const LEND_BELOW: usize = 1024;
 
 /// What [`SseCodec`] decodes: an item, or a limit error after which decoding
@@ -29,7 +29,8 @@ pub type CodecItem = Result<BytesItem, DecodeError>;
 /// [`BytesItem::Retry`], comments with [`Config::comments`], raw frames with
 /// [`Config::raw_frames`]), sharing the read buffer's memory; a read under
 /// 1 KiB, whose fields would be copied anyway, is lent to the decoder with
-/// [`BytesDecoder::push_slice`] and the buffer kept. A limit error
+/// [`BytesDecoder::push_slice`] and the buffer kept (except with
+/// [`Config::max_pin`] at `usize::MAX`, which shares every field). A limit error
 /// is an item, `Err(..)`, not a stream error, so the stream goes on after
 /// it. Encoding accepts [`Message`], [`Comment`], [`Retry`] and [`Output`].
 ///
@@ -48,9 +49,12 @@ pub type CodecItem = Result<BytesItem, DecodeError>;
 /// assert_eq!(ev.data(), b"hi");
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseCodec {
     dec: BytesDecoder,
+    /// Reads shorter than this are lent: [`LEND_BELOW`], or 0 when
+    /// `max_pin` is off and every field is to be shared.
+    lend_below: usize,
     /// `decode_eof` has ended the stream.
     ended: bool,
 }
@@ -59,7 +63,7 @@ impl SseCodec {
     /// A codec with the default [`Config`]: events only.
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        Self::with_config(&Config::default())
     }
 
     /// A codec with `config` (limits, comments, raw frames).
@@ -67,6 +71,11 @@ impl SseCodec {
     pub fn with_config(config: &Config) -> Self {
         SseCodec {
             dec: BytesDecoder::with_config(config),
+            lend_below: if config.max_pin == usize::MAX {
+                0
+            } else {
+                LEND_BELOW
+            },
             ended: false,
         }
     }
@@ -88,13 +97,19 @@ impl SseCodec {
     }
 }
 
+impl Default for SseCodec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TokioDecoder for SseCodec {
     type Item = CodecItem;
     type Error = io::Error;
 
     #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<CodecItem>> {
-        if src.len() >= LEND_BELOW {
+        if src.len() >= self.lend_below {
             // Hand the bytes read so far to the decoder without copying.
             self.dec.push(src.split().freeze());
         } else if !src.is_empty() {
@@ -153,5 +168,43 @@ impl TokioEncoder<Output<'_>> for SseCodec {
     type Error = io::Error;
     fn encode(&mut self, item: Output<'_>, dst: &mut BytesMut) -> io::Result<()> {
         put(&item, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The data of the first event decoded from one short read, and where
+    /// that data lies in the read buffer.
+    fn first_event(codec: &mut SseCodec) -> (BytesItem, *const u8) {
+        let mut src = BytesMut::new();
+        src.extend_from_slice(b"data: ");
+        src.extend_from_slice(&[b'x'; 100]);
+        src.extend_from_slice(b"\n\n");
+        let at = src[6..].as_ptr();
+        let item = codec.decode(&mut src).unwrap().unwrap().unwrap();
+        (item, at)
+    }
+
+    #[test]
+    fn short_reads_are_copied_unless_max_pin_is_off() {
+        let (BytesItem::Event(ev), at) = first_event(&mut SseCodec::new()) else {
+            panic!("no event");
+        };
+        assert_eq!(ev.data(), &[b'x'; 100][..]);
+        assert_ne!(
+            ev.data().as_ptr(),
+            at,
+            "default max_pin: a short read is copied"
+        );
+
+        let mut config = Config::default();
+        config.max_pin(usize::MAX);
+        let (BytesItem::Event(ev), at) = first_event(&mut SseCodec::with_config(&config)) else {
+            panic!("no event");
+        };
+        assert_eq!(ev.data(), &[b'x'; 100][..]);
+        assert_eq!(ev.data().as_ptr(), at, "max_pin off: the read is shared");
     }
 }
