@@ -1,5 +1,5 @@
-//! The fairness check of the comparison harness: two peers (sse-core and
-//! sse-stream) timed in a plain loop, in a process of their own, with the
+//! The fairness check of the comparison harness: three peers (sse-core,
+//! sse-stream and sseer, the fastest in most cells) timed in a plain loop, in a process of their own, with the
 //! system allocator and each crate's default settings. Their MB/s here must
 //! match their rows in the main harness within noise; if the harness slowed
 //! them down, its tables would flatter ssewire.
@@ -51,6 +51,20 @@ fn sse_stream(chunks: &[Bytes]) -> usize {
     })
 }
 
+fn sseer(chunks: &[Bytes]) -> usize {
+    let input = stream::iter(chunks.iter().cloned().map(Ok::<_, std::io::Error>));
+    block_on(async {
+        let mut s = sseer::EventStream::new(input);
+        let mut n = 0;
+        while let Some(item) = s.next().await {
+            if let Ok(ev) = item {
+                n += ev.data.len();
+            }
+        }
+        n
+    })
+}
+
 /// Mean time per run over at least 20 ms of runs.
 fn time(f: Run, chunks: &[Bytes], want: usize) -> Duration {
     let t = Instant::now();
@@ -77,9 +91,10 @@ fn main() {
     }
     println!("| workload | chunking | implementation | MB/s (median of {rounds}) |");
     println!("|---|---|---|---:|");
-    let peers: [(&str, Run); 2] = [
+    let peers: [(&str, Run); 3] = [
         ("sse-core (&[u8])", sse_core),
         ("sse-stream (Stream)", sse_stream),
+        ("sseer (Stream)", sseer),
     ];
     for w in workloads::all() {
         if only.as_deref().is_some_and(|o| o != w.name) {
