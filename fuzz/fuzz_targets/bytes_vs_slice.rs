@@ -63,25 +63,21 @@ fuzz_target!(|input: &[u8]| {
         Err(e) => errs.push(e),
     };
     for (i, c) in chunks.iter().enumerate() {
-        if mode == 3 {
-            match i % 3 {
-                0 => {
-                    dec.push_slice(c);
-                    dec.by_ref().for_each(&mut take);
-                }
-                1 => dec.push_slice(c),
-                _ => dec.push(Bytes::copy_from_slice(c)),
-            }
-            continue;
-        }
-        let c = Bytes::copy_from_slice(c);
+        let shared = || Bytes::copy_from_slice(c);
         match mode {
             0 => {
-                dec.push(c);
+                dec.push(shared());
                 dec.by_ref().for_each(&mut take);
             }
-            2 if i % 2 == 0 => dec.push(c),
-            _ => dec.feed_all(&c, &mut take),
+            2 if i % 2 == 0 => dec.push(shared()),
+            3 if i % 3 == 2 => dec.push(shared()),
+            3 => {
+                dec.push_slice(c);
+                if i % 3 == 0 {
+                    dec.by_ref().for_each(&mut take);
+                }
+            }
+            _ => dec.feed_all(&shared(), &mut take),
         }
     }
     let _ = dec.finish();

@@ -96,25 +96,21 @@ fn run_mode(
         Err(e) => errs.push(e),
     };
     for (i, c) in chunks.iter().enumerate() {
-        if let Mode::Lent = mode {
-            match i % 3 {
-                0 => {
-                    dec.push_slice(c);
-                    dec.by_ref().for_each(&mut take);
-                }
-                1 => dec.push_slice(c),
-                _ => dec.push(Bytes::copy_from_slice(c)),
-            }
-            continue;
-        }
-        let c = Bytes::copy_from_slice(c);
+        let shared = || Bytes::copy_from_slice(c);
         match mode {
             Mode::Iterator => {
-                dec.push(c);
+                dec.push(shared());
                 dec.by_ref().for_each(&mut take);
             }
-            Mode::Mixed if i % 2 == 0 => dec.push(c),
-            Mode::FeedAll | Mode::Mixed | Mode::Lent => dec.feed_all(&c, &mut take),
+            Mode::Mixed if i % 2 == 0 => dec.push(shared()),
+            Mode::FeedAll | Mode::Mixed => dec.feed_all(&shared(), &mut take),
+            Mode::Lent if i % 3 == 2 => dec.push(shared()),
+            Mode::Lent => {
+                dec.push_slice(c);
+                if i % 3 == 0 {
+                    dec.by_ref().for_each(&mut take);
+                }
+            }
         }
     }
     let _ = dec.finish();

@@ -34,6 +34,9 @@ fn sse_core(chunks: &[Bytes]) -> usize {
     n
 }
 
+// Each `Stream` peer's loop is written out: a shared helper driving the
+// stream with `StreamExt::fold` measured sse-stream about 18% slower (crlf
+// whole, 4,050 against 3,290 MB/s), which would flatter ssewire.
 fn sse_stream(chunks: &[Bytes]) -> usize {
     let input = stream::iter(chunks.iter().cloned().map(Ok::<_, std::io::Error>));
     block_on(async {
