@@ -529,6 +529,11 @@ pub(crate) struct Sharer {
     /// capacity does not show that once the copy is split off, so this is
     /// what tells [`Sharer::idle`] to give it back.
     large: bool,
+    /// A block was made (or taken up again) for one large copy since
+    /// [`Sharer::took_large`] last looked: a bounded batch ends there, so
+    /// that the event holding it can be dropped before the next large
+    /// copy needs a block, which can then be the same one.
+    fresh_large: bool,
     /// See [`Config::max_pin`].
     max_pin: usize,
 }
@@ -540,6 +545,7 @@ impl Sharer {
             copies: BytesMut::new(),
             spare: BytesMut::new(),
             large: false,
+            fresh_large: false,
             max_pin: config.max_pin,
         }
     }
@@ -702,6 +708,7 @@ impl Sharer {
     #[cold]
     fn switch_block(&mut self, want: usize) {
         self.large |= want > COPY_BLOCK;
+        self.fresh_large |= want > COPY_BLOCK;
         if self.copies.try_reclaim(want) {
             return;
         }
@@ -710,6 +717,19 @@ impl Sharer {
             return;
         }
         self.spare = core::mem::replace(&mut self.copies, BytesMut::with_capacity(want));
+    }
+
+    /// Whether a batch of `batch` steps ends after a large copy: for a
+    /// bounded one, [`Sharer::fresh_large`] is then cleared. (Out of line:
+    /// the decoding loop only reads the flag.)
+    #[cold]
+    #[inline(never)]
+    fn took_large(&mut self, batch: usize) -> bool {
+        if batch == usize::MAX {
+            return false;
+        }
+        self.fresh_large = false;
+        true
     }
 
     /// A copy of `part` from the current block (room already made).
@@ -746,8 +766,12 @@ impl Sharer {
 
 impl Convert {
     /// Decodes at most `batch` steps of `chunk[start..]` with `dec`,
-    /// handing their items to `emit`; returns where it stopped. At the
-    /// chunk's end, the raw frame in progress keeps its part of the chunk.
+    /// handing their items to `emit`; returns where it stopped. A bounded
+    /// batch (not `usize::MAX`) also ends after an event whose data was
+    /// taken from the decoder's buffer or copied into a block of its own,
+    /// so that such memory is used again rather than allocated while the
+    /// event waits in a queue. At the chunk's end, the raw frame in
+    /// progress keeps its part of the chunk.
     #[inline]
     fn decode<E>(
         &mut self,
@@ -767,7 +791,9 @@ impl Convert {
             let end = dec.feed_from(chunk.bytes, at, |end, step| {
                 held = self.step(chunk, end, step, emit);
                 left = left.saturating_sub(1);
-                if left == 0 || held {
+                // A bounded batch also ends after a large copy (see
+                // `Sharer::fresh_large`).
+                if left == 0 || held || (self.sharer.fresh_large && self.sharer.took_large(batch)) {
                     ControlFlow::Break(())
                 } else {
                     ControlFlow::Continue(())

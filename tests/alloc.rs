@@ -335,6 +335,51 @@ fn bytes_paths_allocate_nothing_per_event_once_warm() {
     }
 }
 
+/// Data too large for a shared copy block, in a chunk too large to pin
+/// (so each event's data is copied into a block of its own size): the
+/// iterator hands each such event out before it copies the next, so a
+/// caller that drops each event before the next `next` has the same block
+/// taken up again, as `feed_all` does. (A batch of queued large copies
+/// allocated a block for each: 76 allocations for these 40 events, and a
+/// batch's worth of data held at once.)
+#[cfg(feature = "bytes")]
+#[test]
+fn iterator_reuses_the_block_of_a_large_copy() {
+    use ssewire::bytes::{BytesDecoder, BytesItem};
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut text = Vec::new();
+    for i in 0..40u8 {
+        text.extend_from_slice(b"data: ");
+        text.extend(core::iter::repeat_n(b'a' + i % 26, 20 << 10));
+        text.extend_from_slice(b"\n\n");
+    }
+    let input = bytes::Bytes::from(text);
+    // The first slice of a `Bytes` made from a `Vec` allocates its header.
+    let chunk = input.slice(..);
+    let mut dec = BytesDecoder::new();
+    let mut pass = || {
+        dec.push(chunk.clone());
+        let mut events = 0;
+        for item in dec.by_ref() {
+            let Ok(BytesItem::Event(ev)) = item else {
+                panic!("{item:?}");
+            };
+            assert_eq!(ev.data().len(), 20 << 10);
+            assert_ne!(ev.data().as_ptr(), chunk.as_ptr(), "copied, not shared");
+            events += 1;
+        }
+        events
+    };
+    assert_eq!(pass(), 40);
+    let (n, (peak, events)) = allocations(|| peak_heap(&mut pass));
+    assert_eq!(events, 40);
+    // The large block is given back when the chunk is used up (the memory
+    // rule), so each pass makes one again: its memory and, at its first
+    // split, its shared header. Not one per event.
+    assert!(n <= 2, "{n} allocations for 40 large copies in one chunk");
+    assert!(peak <= 64 << 10, "peak heap {peak} bytes");
+}
+
 /// `SseCodec` as `FramedRead` drives it: each read appended to one buffer,
 /// then `decode` until `None`. Short reads are lent, longer ones split off.
 #[cfg(feature = "tokio-util")]
