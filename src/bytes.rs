@@ -719,17 +719,14 @@ impl Sharer {
         self.spare = core::mem::replace(&mut self.copies, BytesMut::with_capacity(want));
     }
 
-    /// Whether a batch of `batch` steps ends after a large copy: for a
-    /// bounded one, [`Sharer::fresh_large`] is then cleared. (Out of line:
-    /// the decoding loop only reads the flag.)
+    /// Whether a batch of `batch` steps ends after the large copy just
+    /// made: a bounded one does. Clears [`Sharer::fresh_large`] either way.
+    /// (Out of line: the decoding loop only reads the flag.)
     #[cold]
     #[inline(never)]
     fn took_large(&mut self, batch: usize) -> bool {
-        if batch == usize::MAX {
-            return false;
-        }
         self.fresh_large = false;
-        true
+        batch != usize::MAX
     }
 
     /// A copy of `part` from the current block (room already made).
