@@ -863,10 +863,6 @@ fn is_baseline(name: &str) -> bool {
     name.contains("baseline")
 }
 
-/// `--runs N`: runs this comparison N times, each in a process of its own
-/// (a crate's speed varies from one process to the next, not only from
-/// round to round), and prints the first run's tables with every numeric
-/// cell replaced by its median over the N runs.
 /// What a reference count costs on this machine: nanoseconds per `Bytes`
 /// clone and drop (an atomic increment and decrement of a count no other
 /// thread touches), the median of five timings of a million each. Each
@@ -890,6 +886,10 @@ fn share_cost() -> f64 {
     ns[2]
 }
 
+/// `--runs N`: runs this comparison N times, each in a process of its own
+/// (a crate's speed varies from one process to the next, not only from
+/// round to round), and prints the first run's tables with every numeric
+/// cell replaced by its median over the N runs.
 fn run_many(runs: usize, args: &[String]) {
     let exe = std::env::current_exe().expect("own path");
     let outputs: Vec<String> = (0..runs)
