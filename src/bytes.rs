@@ -198,6 +198,7 @@ impl BytesEvent {
     /// The event type decoded as the spec does (U+FFFD for invalid UTF-8);
     /// borrowed when already valid.
     #[must_use]
+    #[inline]
     pub fn event_type_lossy(&self) -> alloc::borrow::Cow<'_, str> {
         crate::utf8::lossy(self.event_type())
     }
@@ -214,6 +215,7 @@ impl BytesEvent {
     /// assert_eq!(ev.data_lossy(), "café");
     /// ```
     #[must_use]
+    #[inline]
     pub fn data_lossy(&self) -> alloc::borrow::Cow<'_, str> {
         crate::utf8::lossy(self.data())
     }
@@ -221,6 +223,7 @@ impl BytesEvent {
     /// The last event id decoded as the spec does (U+FFFD for invalid
     /// UTF-8); borrowed when already valid.
     #[must_use]
+    #[inline]
     pub fn last_event_id_lossy(&self) -> alloc::borrow::Cow<'_, str> {
         crate::utf8::lossy(self.last_event_id())
     }
@@ -229,6 +232,7 @@ impl BytesEvent {
     ///
     /// # Errors
     /// When it is not valid UTF-8.
+    #[inline]
     pub fn data_str(&self) -> Result<&str, core::str::Utf8Error> {
         crate::utf8::str(self.data())
     }

@@ -68,6 +68,7 @@ impl<'a> Event<'a> {
     ///
     /// # Errors
     /// When it is not valid UTF-8.
+    #[inline]
     pub fn event_type_str(&self) -> Result<&'a str, core::str::Utf8Error> {
         crate::utf8::str(self.event_type())
     }
@@ -76,6 +77,7 @@ impl<'a> Event<'a> {
     ///
     /// # Errors
     /// When it is not valid UTF-8.
+    #[inline]
     pub fn data_str(&self) -> Result<&'a str, core::str::Utf8Error> {
         crate::utf8::str(self.data)
     }
@@ -84,6 +86,7 @@ impl<'a> Event<'a> {
     ///
     /// # Errors
     /// When it is not valid UTF-8.
+    #[inline]
     pub fn last_event_id_str(&self) -> Result<&'a str, core::str::Utf8Error> {
         crate::utf8::str(self.last_event_id)
     }
@@ -92,6 +95,7 @@ impl<'a> Event<'a> {
     /// borrowed when already valid.
     #[cfg(feature = "alloc")]
     #[must_use]
+    #[inline]
     pub fn event_type_lossy(&self) -> alloc::borrow::Cow<'a, str> {
         crate::utf8::lossy(self.event_type())
     }
@@ -106,6 +110,7 @@ impl<'a> Event<'a> {
     /// ```
     #[cfg(feature = "alloc")]
     #[must_use]
+    #[inline]
     pub fn data_lossy(&self) -> alloc::borrow::Cow<'a, str> {
         crate::utf8::lossy(self.data)
     }
@@ -114,6 +119,7 @@ impl<'a> Event<'a> {
     /// UTF-8); borrowed when already valid.
     #[cfg(feature = "alloc")]
     #[must_use]
+    #[inline]
     pub fn last_event_id_lossy(&self) -> alloc::borrow::Cow<'a, str> {
         crate::utf8::lossy(self.last_event_id)
     }

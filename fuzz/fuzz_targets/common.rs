@@ -34,11 +34,19 @@ pub fn lossy(b: &[u8]) -> String {
 
 pub fn to_out(step: Item<'_>) -> Out {
     match step {
-        Item::Event(ev) => Out::Event(
-            lossy(ev.event_type()),
-            lossy(ev.data()),
-            lossy(ev.last_event_id()),
-        ),
+        Item::Event(ev) => {
+            // The crate's own UTF-8 accessors (an ASCII scan, then SIMD)
+            // agree with the standard library's.
+            assert_eq!(ev.data_str(), std::str::from_utf8(ev.data()));
+            assert_eq!(ev.event_type_str(), std::str::from_utf8(ev.event_type()));
+            let id = ev.last_event_id();
+            assert_eq!(ev.last_event_id_str(), std::str::from_utf8(id));
+            Out::Event(
+                ev.event_type_lossy().into_owned(),
+                ev.data_lossy().into_owned(),
+                ev.last_event_id_lossy().into_owned(),
+            )
+        }
         Item::Retry(d) => Out::Retry(millis(d)),
         Item::Comment(c) => Out::Comment(lossy(c)),
         other => panic!("unexpected step {other:?}"),

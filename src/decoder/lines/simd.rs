@@ -1,4 +1,5 @@
-//! The crate's only `unsafe` code: SSE2 compares that find CR and LF in 16
+//! One of the crate's two pieces of `unsafe` code (the other is the ASCII
+//! scan in `utf8.rs`): SSE2 compares that find CR and LF in 16
 //! bytes at once, with the scalar twin they are tested and fuzzed against.
 //!
 //! Why: a search near the end of a chunk (at 61-byte chunks, every search)
