@@ -17,7 +17,7 @@ use crate::field::Line;
 #[cfg(fuzzing)]
 pub(crate) use scan::EolFinder;
 use scan::Scanner;
-pub(crate) use scan::{Resume, Scan};
+pub(crate) use scan::{Blocks, Resume, Scan};
 
 /// The SIMD mask and its scalar twin, for the `eol` fuzz target.
 #[cfg(fuzzing)]
@@ -197,6 +197,17 @@ impl<B: Buffer> LineDecoder<B> {
         pos: &mut usize,
     ) -> Option<(usize, usize)> {
         self.scanner.next_in_chunk(chunk, pos)
+    }
+
+    /// [`LineDecoder::next_in_chunk`] with the hot loop's cursor.
+    #[inline(always)]
+    pub(super) fn next_in_chunk_cached(
+        &mut self,
+        chunk: &[u8],
+        pos: &mut usize,
+        c: &mut Blocks,
+    ) -> Option<(usize, usize)> {
+        self.scanner.next_in_chunk_cached(chunk, pos, c)
     }
 
     /// Keeps `rest`, a line that goes on in the next chunk; `Err` when it

@@ -696,7 +696,7 @@ impl<B: Buffer> Decoder<B> {
     where
         F: FnMut(Result<Item<'_>, DecodeError>),
     {
-        self.feed_from(chunk, 0, |_, item| {
+        self.feed_at::<_, true>(chunk, 0, &mut |_, item| {
             f(item);
             ControlFlow::Continue(())
         });
@@ -707,22 +707,35 @@ impl<B: Buffer> Decoder<B> {
     /// stopping after a item when `f` says so. Returns the position reached.
     /// `start` must be where the previous call on this same chunk stopped,
     /// or 0 for a new chunk.
+    #[cfg(feature = "bytes")]
     #[inline]
     pub(crate) fn feed_from<F>(&mut self, chunk: &[u8], start: usize, mut f: F) -> usize
     where
         F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
     {
+        self.feed_at::<_, false>(chunk, start, &mut f)
+    }
+
+    /// [`Decoder::feed_from`]'s work, for it and [`Decoder::feed_all`].
+    /// `BLOCKS`: find line ends with the block cursor ([`lines::Blocks`]),
+    /// which the borrowed `feed_all` gains from and the `bytes` layer,
+    /// measured, does not (see `benches/README.md`).
+    #[inline(always)]
+    fn feed_at<F, const BLOCKS: bool>(&mut self, chunk: &[u8], start: usize, f: &mut F) -> usize
+    where
+        F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
+    {
         self.release_lent();
         self.offsets.base = self.offsets.fed - start as u64;
-        let pos = self.feed_lines(chunk, start, &mut f);
+        let pos = self.feed_lines::<_, BLOCKS>(chunk, start, f);
         self.offsets.fed = self.offsets.base + pos as u64;
         pos
     }
 
-    /// The body of [`Decoder::feed_from`], from `chunk[start..]`: returns
+    /// The body of [`Decoder::feed_at`], from `chunk[start..]`: returns
     /// where it stopped.
     #[inline(always)]
-    fn feed_lines<F>(&mut self, chunk: &[u8], start: usize, f: &mut F) -> usize
+    fn feed_lines<F, const BLOCKS: bool>(&mut self, chunk: &[u8], start: usize, f: &mut F) -> usize
     where
         F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
     {
@@ -731,7 +744,13 @@ impl<B: Buffer> Decoder<B> {
             return end;
         }
         // Lines inside the chunk: the hot loop.
-        while let Some((a, b)) = self.lines.next_in_chunk(chunk, &mut pos) {
+        let mut blocks = lines::Blocks::default();
+        while let Some((a, b)) = if BLOCKS {
+            self.lines
+                .next_in_chunk_cached(chunk, &mut pos, &mut blocks)
+        } else {
+            self.lines.next_in_chunk(chunk, &mut pos)
+        } {
             let outcome = if b - a > self.lines.max_line() {
                 Outcome::Error(self.line_too_long(self.offsets.base + a as u64))
             } else {

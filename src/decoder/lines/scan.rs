@@ -23,7 +23,9 @@
 //!
 //! Inside one chunk, lines between the first line end and the last are
 //! found without touching the state at all ([`Scanner::next_in_chunk`]):
-//! that is the hot path.
+//! that is the hot path. The borrowed decoder's `feed_all` walks it with a
+//! cursor ([`Blocks`]) that keeps the line ends of the last 64-byte block
+//! it checked, so that short lines ending in the same block cost a shift.
 
 use super::simd;
 use crate::buffer::Buffer;
@@ -204,6 +206,67 @@ impl EolFinder {
     }
 }
 
+/// The hot loop's cursor through one chunk (see
+/// [`EolFinder::find_cached`]): the last 64-byte block whose line ends were
+/// computed, `chunk[end - 64..end]`, bit `i` of `mask` for byte
+/// `end - 64 + i`; `end == 0` when there is none yet. Made fresh for each
+/// call on a chunk, it is only ever asked about positions after the line
+/// end it last found.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Blocks {
+    end: usize,
+    mask: u64,
+}
+
+/// 64-byte blocks checked for a line end before memchr takes over (a line
+/// of up to 128 bytes ends in them).
+const BLOCKS_MAX: usize = 2;
+
+impl EolFinder {
+    /// The first CR or LF in `chunk[start..]`, as a position in `chunk`:
+    /// from the cursor's block when it covers `start`; else 64 bytes at a
+    /// time with SSE2, keeping the block where the line ends (the next
+    /// lines often end in it too), for at most [`BLOCKS_MAX`] blocks, then
+    /// memchr; fewer than 64 bytes as [`EolFinder::find_blocks`] does.
+    /// Without SSE2, [`EolFinder::find`].
+    #[inline(always)]
+    pub(crate) fn find_cached(&self, chunk: &[u8], start: usize, c: &mut Blocks) -> Option<usize> {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        {
+            let mut at = start;
+            if start < c.end {
+                // The cursor's block holds the last line end found, and
+                // `start` is past it: `c.end - 64 < start < c.end`.
+                let m = c.mask >> (start + 64 - c.end);
+                if m != 0 {
+                    return Some(start + m.trailing_zeros() as usize);
+                }
+                at = c.end;
+            }
+            let mut blocks = 0;
+            while let Some(block) = chunk.get(at..).and_then(<[u8]>::first_chunk::<64>) {
+                let mask = simd::eol_mask64(block);
+                if mask != 0 {
+                    c.end = at + 64;
+                    c.mask = mask;
+                    return Some(at + mask.trailing_zeros() as usize);
+                }
+                at += 64;
+                blocks += 1;
+                if blocks == BLOCKS_MAX {
+                    return self.find_long(&chunk[at..]).map(|p| at + p);
+                }
+            }
+            self.find_blocks(&chunk[at..]).map(|p| at + p)
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        {
+            let _ = c;
+            self.find(&chunk[start..]).map(|p| start + p)
+        }
+    }
+}
+
 /// The line splitter's state between chunks.
 #[derive(Debug, Clone)]
 pub(crate) struct Scanner {
@@ -296,6 +359,22 @@ impl Scanner {
         let start = *pos;
         let i = self.finder.find(&chunk[start..])?;
         let end = start + i;
+        *pos = self.line_end(chunk, end);
+        self.count(*pos - start);
+        Some((start, end))
+    }
+
+    /// [`Scanner::next_in_chunk`] with the hot loop's cursor.
+    #[inline(always)]
+    pub(crate) fn next_in_chunk_cached(
+        &mut self,
+        chunk: &[u8],
+        pos: &mut usize,
+        c: &mut Blocks,
+    ) -> Option<(usize, usize)> {
+        debug_assert!(self.state == State::LineStart || *pos == chunk.len());
+        let start = *pos;
+        let end = self.finder.find_cached(chunk, start, c)?;
         *pos = self.line_end(chunk, end);
         self.count(*pos - start);
         Some((start, end))
@@ -596,6 +675,49 @@ mod tests {
                     assert_eq!(finder.find(hay), want, "len {len} at {at}");
                     assert_eq!(finder.find_blocks(hay), want, "blocks: len {len} at {at}");
                     assert_eq!(finder.find_words(hay), want, "words: len {len} at {at}");
+                }
+            }
+        }
+    }
+
+    /// The hot loop's walk with the block cursor finds every line end a
+    /// plain search finds, in chunks of every length up to 300 bytes with
+    /// line ends dense (several in a block), sparse (a block or two
+    /// without one, then memchr) and at block edges.
+    #[test]
+    fn cursor_walk_finds_every_line_end() {
+        const N: usize = 300;
+        let finder = EolFinder::default();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let gaps: [usize; 6] = [1, 7, 63, 64, 65, 140];
+        let lens = (0..=N).filter(|l| !cfg!(miri) || l % 29 == 0 || l % 64 < 2);
+        for len in lens {
+            for (g, &gap) in gaps.iter().enumerate() {
+                let mut hay = [b'x'; N];
+                let mut at = g;
+                while at < len {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    hay[at] = if seed & 1 == 0 { b'\n' } else { b'\r' };
+                    hay[(at + 1) % N] = 0x8d;
+                    at += 1 + (seed >> 8) as usize % (2 * gap);
+                }
+                let hay = &hay[..len];
+                let mut cursor = Blocks::default();
+                let mut start = 0;
+                loop {
+                    let want = hay[start..].iter().position(|&b| b == b'\n' || b == b'\r');
+                    let got = finder.find_cached(hay, start, &mut cursor);
+                    assert_eq!(
+                        got,
+                        want.map(|p| start + p),
+                        "len {len} gap {gap} from {start}"
+                    );
+                    match got {
+                        Some(end) => start = end + 1,
+                        None => break,
+                    }
                 }
             }
         }

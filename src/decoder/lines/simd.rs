@@ -1,6 +1,8 @@
 //! One of the crate's two pieces of `unsafe` code (the other is the ASCII
 //! scan in `utf8.rs`): SSE2 compares that find CR and LF in 16
-//! bytes at once, with the scalar twin they are tested and fuzzed against.
+//! bytes at once, with the scalar twin they are tested and fuzzed against,
+//! and four of them side by side for a 64-byte block (the borrowed hot
+//! loop's block cursor, `scan::Blocks`).
 //!
 //! Why: a search near the end of a chunk (at 61-byte chunks, every search)
 //! spent most of its time in the set-up of a `memchr2` call. Checking the
@@ -45,6 +47,19 @@ pub(crate) fn eol_mask16(block: &[u8; 16]) -> u32 {
     };
     // `pmovmskb` sets only the low 16 bits: never negative.
     mask as u32
+}
+
+/// Bit `i` set when `block[i]` is CR or LF, for 64 bytes.
+#[inline(always)]
+pub(crate) fn eol_mask64(block: &[u8; 64]) -> u64 {
+    let (a, rest) = block.split_first_chunk::<16>().unwrap_or((&[0; 16], &[]));
+    let (b, rest) = rest.split_first_chunk::<16>().unwrap_or((&[0; 16], &[]));
+    let (c, rest) = rest.split_first_chunk::<16>().unwrap_or((&[0; 16], &[]));
+    let d = rest.first_chunk::<16>().unwrap_or(&[0; 16]);
+    u64::from(eol_mask16(a))
+        | u64::from(eol_mask16(b)) << 16
+        | u64::from(eol_mask16(c)) << 32
+        | u64::from(eol_mask16(d)) << 48
 }
 
 /// [`eol_mask16`] without SIMD: the twin it is checked against, and the
@@ -92,6 +107,24 @@ mod tests {
                     block[at] = b;
                     assert_eq!(eol_mask16(&block), eol_mask16_scalar(&block), "{block:?}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn mask64_is_the_four_masks_of_its_blocks() {
+        let mut block = [b'x'; 64];
+        for at in (0..64).filter(|i| !cfg!(miri) || i % 5 == 0 || i % 16 == 15) {
+            for eol in [b'\n', b'\r'] {
+                block[at] = eol;
+                block[63 - at] = b'\n';
+                let want = block
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| is_eol(b))
+                    .fold(0u64, |mask, (i, _)| mask | 1 << i);
+                assert_eq!(eol_mask64(&block), want, "{at}");
+                block = [b'x'; 64];
             }
         }
     }
