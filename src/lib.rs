@@ -264,6 +264,17 @@ pub mod fuzz_eol {
     pub fn find_words(hay: &[u8]) -> Option<usize> {
         crate::decoder::EolFinder::default().find_words(hay)
     }
+    /// Every CR or LF in `hay` after `start`, as the borrowed decoder's
+    /// hot loop walks them (with its block cursor), into `out`.
+    pub fn walk(hay: &[u8], start: usize, out: &mut alloc::vec::Vec<usize>) {
+        let finder = crate::decoder::EolFinder::default();
+        let mut cursor = crate::decoder::Blocks::default();
+        let mut at = start;
+        while let Some(end) = finder.find_cached(hay, at, &mut cursor) {
+            out.push(end);
+            at = end + 1;
+        }
+    }
     /// The CR/LF mask of 16 bytes: SIMD where there is SIMD.
     pub fn mask16(block: &[u8; 16]) -> u32 {
         crate::decoder::eol_mask16(block)

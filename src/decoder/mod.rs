@@ -61,7 +61,7 @@ use event::{Data, EventBuilder, Type};
 use ids::IdState;
 pub use lines::LineDecoder;
 #[cfg(fuzzing)]
-pub(crate) use lines::{eol_mask16, eol_mask16_scalar, EolFinder};
+pub(crate) use lines::{eol_mask16, eol_mask16_scalar, Blocks, EolFinder};
 use lines::{Resume, Scan, Span};
 
 /// The buffer type [`Decoder`] and [`LineDecoder`] use when none is named:
