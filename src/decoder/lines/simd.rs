@@ -49,7 +49,10 @@ pub(crate) fn eol_mask16(block: &[u8; 16]) -> u32 {
     mask as u32
 }
 
-/// Bit `i` set when `block[i]` is CR or LF, for 64 bytes.
+/// Bit `i` set when `block[i]` is CR or LF, for 64 bytes: four
+/// [`eol_mask16`]s side by side. (The fallbacks never run: 64 bytes split
+/// into four 16s.)
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 pub(crate) fn eol_mask64(block: &[u8; 64]) -> u64 {
     let (a, rest) = block.split_first_chunk::<16>().unwrap_or((&[0; 16], &[]));
@@ -111,6 +114,7 @@ mod tests {
         }
     }
 
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[test]
     fn mask64_is_the_four_masks_of_its_blocks() {
         let mut block = [b'x'; 64];
