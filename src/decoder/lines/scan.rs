@@ -356,12 +356,8 @@ impl Scanner {
         pos: &mut usize,
     ) -> Option<(usize, usize)> {
         debug_assert!(self.state == State::LineStart || *pos == chunk.len());
-        let start = *pos;
-        let i = self.finder.find(&chunk[start..])?;
-        let end = start + i;
-        *pos = self.line_end(chunk, end);
-        self.count(*pos - start);
-        Some((start, end))
+        let i = self.finder.find(&chunk[*pos..])?;
+        Some(self.take_line(chunk, pos, *pos + i))
     }
 
     /// [`Scanner::next_in_chunk`] with the hot loop's cursor.
@@ -373,11 +369,18 @@ impl Scanner {
         c: &mut Blocks,
     ) -> Option<(usize, usize)> {
         debug_assert!(self.state == State::LineStart || *pos == chunk.len());
+        let end = self.finder.find_cached(chunk, *pos, c)?;
+        Some(self.take_line(chunk, pos, end))
+    }
+
+    /// The line from `*pos` to the line end found at `chunk[end]`: its
+    /// range, with `*pos` moved past its line ending.
+    #[inline(always)]
+    fn take_line(&mut self, chunk: &[u8], pos: &mut usize, end: usize) -> (usize, usize) {
         let start = *pos;
-        let end = self.finder.find_cached(chunk, start, c)?;
         *pos = self.line_end(chunk, end);
         self.count(*pos - start);
-        Some((start, end))
+        (start, end)
     }
 
     /// The rest of the chunk, `rest`, begins a line that goes on in the next
