@@ -181,14 +181,6 @@ impl<B: Buffer> LineDecoder<B> {
         Span::Line(0, self.line.as_bytes().len())
     }
 
-    /// Brings the scanner to a line start in `chunk` (see
-    /// [`Resume`]).
-    #[inline(always)]
-    pub(super) fn resume(&mut self, chunk: &[u8], pos: &mut usize) -> Resume {
-        self.scanner
-            .resume(chunk, pos, &mut self.line, self.max_line)
-    }
-
     /// From a line start, the next line inside `chunk[*pos..]`.
     #[inline(always)]
     pub(super) fn next_in_chunk(
@@ -215,6 +207,29 @@ impl<B: Buffer> LineDecoder<B> {
     #[inline]
     pub(super) fn stash(&mut self, rest: &[u8]) -> Result<(), ()> {
         self.scanner.stash(rest, &mut self.line, self.max_line)
+    }
+
+    /// [`LineDecoder::stash`] for a line whose first `n` bytes are kept in
+    /// another buffer (see [`LineDecoder::resume`]).
+    #[inline]
+    pub(super) fn stash_elsewhere(&mut self, n: usize) {
+        self.scanner.stash_elsewhere(n);
+    }
+
+    /// Brings the scanner to a line start in `chunk` (see [`Resume`]).
+    /// `joining`: the buffer a line kept elsewhere goes to (see
+    /// [`LineDecoder::stash_elsewhere`]), and how much it may hold before
+    /// the line is over the limit; without it, such a line gives
+    /// [`Resume::Elsewhere`].
+    #[inline(always)]
+    pub(super) fn resume(
+        &mut self,
+        chunk: &[u8],
+        pos: &mut usize,
+        joining: Option<(&mut B, usize)>,
+    ) -> Resume {
+        self.scanner
+            .resume(chunk, pos, &mut self.line, self.max_line, joining)
     }
 
     /// The next line of `chunk[*pos..]`, one at a time (the one-step path

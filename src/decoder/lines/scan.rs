@@ -45,6 +45,9 @@ enum State {
     AfterCr,
     /// Inside a line held in the line buffer.
     Partial,
+    /// Inside a `data` line whose value goes straight into another buffer
+    /// (the decoder's data buffer; see [`Scanner::stash_elsewhere`]).
+    Joining,
     /// Inside an over-long line, dropping its bytes.
     Skipping,
 }
@@ -61,6 +64,12 @@ pub(crate) enum Resume {
     TooLong,
     /// The chunk is used up.
     NeedInput,
+    /// A line kept in the other buffer ([`State::Joining`]) is complete
+    /// there: nothing to process.
+    Joined,
+    /// The line in progress is kept in another buffer, which was not
+    /// given: call again with it.
+    Elsewhere,
 }
 
 /// What one call to [`Scanner::next`] found.
@@ -318,7 +327,7 @@ impl Scanner {
     pub(crate) fn has_partial_line(&self) -> bool {
         matches!(
             self.state,
-            State::Partial | State::Skipping | State::Bom(1..)
+            State::Partial | State::Joining | State::Skipping | State::Bom(1..)
         )
     }
 
@@ -410,6 +419,18 @@ impl Scanner {
         Ok(())
     }
 
+    /// [`Scanner::stash`] for a line whose first `n` bytes the caller
+    /// keeps elsewhere (a `data` line joined straight into the data
+    /// buffer): the rest of it is appended to the buffer the caller then
+    /// passes to [`Scanner::resume`]. `n` is within the limit.
+    #[inline]
+    pub(crate) fn stash_elsewhere(&mut self, n: usize) {
+        debug_assert_eq!(self.state, State::LineStart);
+        debug_assert!(n > 0);
+        self.count(n);
+        self.state = State::Joining;
+    }
+
     /// At the start of a chunk, brings the scanner to a line start: matches
     /// the BOM, swallows the LF of a split CRLF, completes a straddling line
     /// or skips the rest of an over-long one.
@@ -420,6 +441,9 @@ impl Scanner {
     /// decoder but not into the `BytesMut` one the `bytes` layer uses
     /// (callgrind, llm at 61 B chunks: 1,646 → 1,528 instructions per event
     /// there; `Bytes` path +10% in time).
+    ///
+    /// `joining`: the other buffer a line in [`State::Joining`] goes to,
+    /// and how much it may hold before the line is over the limit.
     #[inline(always)]
     pub(crate) fn resume<B: Buffer>(
         &mut self,
@@ -427,6 +451,7 @@ impl Scanner {
         pos: &mut usize,
         line: &mut B,
         max: usize,
+        joining: Option<(&mut B, usize)>,
     ) -> Resume {
         loop {
             match self.state {
@@ -447,6 +472,15 @@ impl Scanner {
                     self.state = State::LineStart;
                 }
                 State::Partial | State::Skipping => return self.finish_line(chunk, pos, line, max),
+                State::Joining => {
+                    let Some((buf, bound)) = joining else {
+                        return Resume::Elsewhere;
+                    };
+                    return match self.finish_line(chunk, pos, buf, bound) {
+                        Resume::Line => Resume::Joined,
+                        r => r,
+                    };
+                }
             }
         }
     }
@@ -539,11 +573,13 @@ impl Scanner {
         max: usize,
     ) -> Scan {
         if self.state != State::LineStart {
-            match self.resume(chunk, pos, line, max) {
+            match self.resume(chunk, pos, line, max, None) {
                 Resume::LineStart => {}
                 Resume::Line => return Scan::Buffered,
                 Resume::TooLong => return Scan::TooLong,
-                Resume::NeedInput => return Scan::NeedInput,
+                // (`Joined` and `Elsewhere` never come: no line is kept
+                // elsewhere here.)
+                Resume::NeedInput | Resume::Joined | Resume::Elsewhere => return Scan::NeedInput,
             }
         }
         match self.next_in_chunk(chunk, pos) {
