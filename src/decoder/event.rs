@@ -61,10 +61,6 @@ pub(super) struct EventBuilder<B> {
     max_type: usize,
     /// The line and data buffers may trade places (both growable).
     swap: bool,
-    /// While a `data` line that straddles chunks is joined straight into
-    /// the data buffer (see [`EventBuilder::join_straddling`]), the line
-    /// goes over the line limit when the buffer would hold more than this.
-    joining: usize,
 }
 
 impl<B: Buffer> EventBuilder<B> {
@@ -85,7 +81,6 @@ impl<B: Buffer> EventBuilder<B> {
             max_data: effective_max(config.max_data_len, &data_buf),
             max_type: effective_max(usize::MAX, &type_buf),
             swap: line_growable && data_buf.capacity_limit().is_none(),
-            joining: 0,
             data_buf,
             type_buf,
         }
@@ -176,26 +171,26 @@ impl<B: Buffer> EventBuilder<B> {
 
     /// A `data` line goes on in the next chunk, and the event already has
     /// data: its value so far, `value` (the line's bytes after `data:` and
-    /// the one space stripped, `prefix` bytes in all), is joined to the
+    /// the one space stripped), is joined to the
     /// data right away, and the rest of the line will be appended straight
-    /// to the data buffer (see [`EventBuilder::joining`]), instead of going
-    /// through the line buffer and being copied again at its end. `false`
-    /// (nothing done) when the event has no data yet (a first value stays
-    /// where it is, without a copy) or when the line, at the line limit
-    /// `max_line`, could take the data over its own limit: then the line
-    /// takes the usual path, which reports that limit where it should.
+    /// to the data buffer (see [`EventBuilder::joining_buf`]), instead of
+    /// going through the line buffer and being copied again at its end.
+    /// Returns where the value starts in the data buffer. `None` (nothing
+    /// done) when the event has no data yet (a first value stays where it
+    /// is, without a copy) or when the line, at the line limit `max_line`,
+    /// could take the data over its own limit: then the line takes the
+    /// usual path, which reports that limit where it should.
     #[inline]
     pub(super) fn join_straddling(
         &mut self,
         chunk: &[u8],
         value: &[u8],
-        prefix: usize,
         max_line: usize,
         lines: &mut LineDecoder<B>,
-    ) -> bool {
+    ) -> Option<usize> {
         let room = self.data_len().saturating_add(1).saturating_add(max_line);
         if matches!(self.data, Data::None | Data::Discard) || room > self.max_data {
-            return false;
+            return None;
         }
         match self.data {
             Data::Chunk(a, b) => {
@@ -209,17 +204,14 @@ impl<B: Buffer> EventBuilder<B> {
         append(&mut self.data_buf, b"\n");
         let start = self.data_buf.as_bytes().len();
         append(&mut self.data_buf, value);
-        self.joining = start + (max_line - prefix);
-        true
+        Some(start)
     }
 
-    /// The data buffer, and how much it may hold before the `data` line
-    /// being joined straight into it is over the line limit (meaningful
-    /// only while such a line is in progress, which the line scanner
-    /// knows).
+    /// The data buffer, for the rest of a `data` line joined straight into
+    /// it (see [`EventBuilder::join_straddling`]).
     #[inline(always)]
-    pub(super) fn joining(&mut self) -> (&mut B, usize) {
-        (&mut self.data_buf, self.joining)
+    pub(super) fn joining_buf(&mut self) -> &mut B {
+        &mut self.data_buf
     }
 
     /// Spec: "If the field name is `event`: set the event type buffer to the
@@ -248,7 +240,7 @@ impl<B: Buffer> EventBuilder<B> {
     /// The line buffer is about to hold a new line: move data that lives
     /// there out of the way, by trading the two buffers (growable ones) or
     /// by a copy (fixed ones).
-    #[inline(always)]
+    #[inline]
     pub(super) fn detach(&mut self, lines: &mut LineDecoder<B>) {
         if let Data::Line(a, b) = self.data {
             if self.swap {

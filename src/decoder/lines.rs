@@ -210,26 +210,21 @@ impl<B: Buffer> LineDecoder<B> {
     }
 
     /// [`LineDecoder::stash`] for a line whose first `n` bytes are kept in
-    /// another buffer (see [`LineDecoder::resume`]).
+    /// another buffer, which goes on with it (see [`LineDecoder::resume`]):
+    /// the line is over the limit when that buffer would hold more than
+    /// `max`.
     #[inline]
-    pub(super) fn stash_elsewhere(&mut self, n: usize) {
-        self.scanner.stash_elsewhere(n);
+    pub(super) fn stash_elsewhere(&mut self, n: usize, max: usize) {
+        self.scanner.stash_elsewhere(n, max);
     }
 
     /// Brings the scanner to a line start in `chunk` (see [`Resume`]).
-    /// `joining`: the buffer a line kept elsewhere goes to (see
-    /// [`LineDecoder::stash_elsewhere`]), and how much it may hold before
-    /// the line is over the limit; without it, such a line gives
-    /// [`Resume::Elsewhere`].
+    /// `elsewhere`: the buffer a line kept elsewhere goes on in (see
+    /// [`LineDecoder::stash_elsewhere`]).
     #[inline(always)]
-    pub(super) fn resume(
-        &mut self,
-        chunk: &[u8],
-        pos: &mut usize,
-        joining: Option<(&mut B, usize)>,
-    ) -> Resume {
+    pub(super) fn resume(&mut self, chunk: &[u8], pos: &mut usize, elsewhere: &mut B) -> Resume {
         self.scanner
-            .resume(chunk, pos, &mut self.line, self.max_line, joining)
+            .resume(chunk, pos, &mut self.line, self.max_line, Some(elsewhere))
     }
 
     /// The next line of `chunk[*pos..]`, one at a time (the one-step path

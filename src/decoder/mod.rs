@@ -653,18 +653,19 @@ impl<B: Buffer> Decoder<B> {
         };
         let prefix = if after == b' ' { 6 } else { 5 };
         let max_line = self.lines.max_line();
-        if rest.len() > max_line
-            || !self.event.join_straddling(
-                chunk,
-                &rest[prefix..],
-                prefix,
-                max_line,
-                &mut self.lines,
-            )
-        {
+        if rest.len() > max_line {
             return false;
         }
-        self.lines.stash_elsewhere(rest.len());
+        let value = &rest[prefix..];
+        let Some(start) = self
+            .event
+            .join_straddling(chunk, value, max_line, &mut self.lines)
+        else {
+            return false;
+        };
+        // The line is `prefix` bytes, then the value from `start` on.
+        self.lines
+            .stash_elsewhere(rest.len(), start + (max_line - prefix));
         true
     }
 
@@ -672,12 +673,7 @@ impl<B: Buffer> Decoder<B> {
     /// [`Resume`]).
     #[inline(always)]
     fn resume(&mut self, chunk: &[u8], pos: &mut usize) -> Resume {
-        // The data buffer is asked for only when the line is there: the
-        // common path stays as lean as it was.
-        match self.lines.resume(chunk, pos, None) {
-            Resume::Elsewhere => self.lines.resume(chunk, pos, Some(self.event.joining())),
-            r => r,
-        }
+        self.lines.resume(chunk, pos, self.event.joining_buf())
     }
 
     /// A line that began at stream offset `at` went over the limit: its
@@ -837,7 +833,7 @@ impl<B: Buffer> Decoder<B> {
                 // The whole chunk went into a line in progress: nothing
                 // else to do (no location into it, nothing idle to
                 // release while a line is in progress). (`Elsewhere`
-                // never comes: `resume` gives the data buffer.)
+                // never comes: `resume` passes the data buffer.)
                 Resume::NeedInput | Resume::Elsewhere => return Some(chunk.len()),
                 Resume::TooLong => {
                     let e = self.line_too_long(self.offsets.partial_start);
@@ -881,7 +877,7 @@ impl<B: Buffer> Decoder<B> {
                     self.offsets.error_at = self.offsets.partial_start;
                     return Scan::TooLong;
                 }
-                // (`Elsewhere` never comes: `resume` gives the data buffer.)
+                // (`Elsewhere` never comes: `resume` passes the data buffer.)
                 Resume::NeedInput | Resume::Elsewhere => return Scan::NeedInput,
             }
         }

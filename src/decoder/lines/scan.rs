@@ -281,6 +281,9 @@ impl EolFinder {
 pub(crate) struct Scanner {
     finder: EolFinder,
     state: State,
+    /// In [`State::Joining`], the line is over the limit when the other
+    /// buffer would hold more than this.
+    elsewhere_max: usize,
     /// Bytes examined so far (debug builds only, for the linear-time tests):
     /// every input byte once, never more.
     #[cfg(debug_assertions)]
@@ -291,6 +294,7 @@ impl Default for Scanner {
     fn default() -> Self {
         Scanner {
             finder: EolFinder::default(),
+            elsewhere_max: 0,
             state: State::Bom(0),
             #[cfg(debug_assertions)]
             scanned: 0,
@@ -422,12 +426,14 @@ impl Scanner {
     /// [`Scanner::stash`] for a line whose first `n` bytes the caller
     /// keeps elsewhere (a `data` line joined straight into the data
     /// buffer): the rest of it is appended to the buffer the caller then
-    /// passes to [`Scanner::resume`]. `n` is within the limit.
+    /// passes to [`Scanner::resume`], and the line is over the limit when
+    /// that buffer would hold more than `max`. `n` is within the limit.
     #[inline]
-    pub(crate) fn stash_elsewhere(&mut self, n: usize) {
+    pub(crate) fn stash_elsewhere(&mut self, n: usize, max: usize) {
         debug_assert_eq!(self.state, State::LineStart);
         debug_assert!(n > 0);
         self.count(n);
+        self.elsewhere_max = max;
         self.state = State::Joining;
     }
 
@@ -442,8 +448,8 @@ impl Scanner {
     /// (callgrind, llm at 61 B chunks: 1,646 → 1,528 instructions per event
     /// there; `Bytes` path +10% in time).
     ///
-    /// `joining`: the other buffer a line in [`State::Joining`] goes to,
-    /// and how much it may hold before the line is over the limit.
+    /// `elsewhere`: the other buffer a line in [`State::Joining`] goes on
+    /// in; without it, such a line gives [`Resume::Elsewhere`].
     #[inline(always)]
     pub(crate) fn resume<B: Buffer>(
         &mut self,
@@ -451,7 +457,7 @@ impl Scanner {
         pos: &mut usize,
         line: &mut B,
         max: usize,
-        joining: Option<(&mut B, usize)>,
+        elsewhere: Option<&mut B>,
     ) -> Resume {
         loop {
             match self.state {
@@ -471,13 +477,17 @@ impl Scanner {
                     }
                     self.state = State::LineStart;
                 }
-                State::Partial | State::Skipping => return self.finish_line(chunk, pos, line, max),
-                State::Joining => {
-                    let Some((buf, bound)) = joining else {
-                        return Resume::Elsewhere;
+                State::Partial | State::Skipping | State::Joining => {
+                    // One `finish_line` for all three (its code is inlined
+                    // here, before the hot loop: kept to one copy).
+                    let joining = self.state == State::Joining;
+                    let (buf, max) = match elsewhere {
+                        Some(buf) if joining => (buf, self.elsewhere_max),
+                        None if joining => return Resume::Elsewhere,
+                        _ => (line, max),
                     };
-                    return match self.finish_line(chunk, pos, buf, bound) {
-                        Resume::Line => Resume::Joined,
+                    return match self.finish_line(chunk, pos, buf, max) {
+                        Resume::Line if joining => Resume::Joined,
                         r => r,
                     };
                 }
