@@ -7,7 +7,10 @@
 //! inside one chunk. A `data` line that straddled chunks lives in the line
 //! buffer (`Data::Line`) until that buffer is reused; then it moves here,
 //! by trading buffers (growable ones) or by a copy (fixed ones). A second
-//! `data` line joins the values, once, in the data buffer (`Data::Buf`).
+//! `data` line joins the values, once, in the data buffer (`Data::Buf`); a
+//! second `data` line that straddles chunks is joined there as it arrives
+//! (see [`EventBuilder::join_straddling`]), without going through the line
+//! buffer.
 
 use core::mem;
 
@@ -171,11 +174,11 @@ impl<B: Buffer> EventBuilder<B> {
 
     /// A `data` line goes on in the next chunk, and the event already has
     /// data: its value so far, `value` (the line's bytes after `data:` and
-    /// the one space stripped), is joined to the
-    /// data right away, and the rest of the line will be appended straight
-    /// to the data buffer (see [`EventBuilder::joining_buf`]), instead of
-    /// going through the line buffer and being copied again at its end.
-    /// Returns where the value starts in the data buffer. `None` (nothing
+    /// the one space stripped), is joined to the data right away, and the
+    /// rest of the line will be appended straight to the data buffer (see
+    /// [`EventBuilder::joining_buf`]), instead of going through the line
+    /// buffer and being copied again at its end. Returns where the value
+    /// starts in the data buffer. `None` (nothing
     /// done) when the event has no data yet (a first value stays where it
     /// is, without a copy) or when the line, at the line limit `max_line`,
     /// could take the data over its own limit: then the line takes the

@@ -16,9 +16,10 @@
 //! | state | meaning | left by |
 //! |---|---|---|
 //! | `Bom(n)` | stream start, `n` bytes of the BOM matched so far (0..=2) | the BOM's third byte (to `LineStart`); any other byte (to `LineStart` when `n == 0`, else `Partial` holding the matched bytes) |
-//! | `LineStart` | at the start of a line | a chunk that ends inside a line (to `Partial`), or in a CR (to `AfterCr`) |
+//! | `LineStart` | at the start of a line | a chunk that ends inside a line (to `Partial`, or to `Joining` when the decoder keeps the line), or in a CR (to `AfterCr`) |
 //! | `AfterCr` | at the start of a line; the last chunk ended with CR, so an LF first is the rest of that CRLF | the next byte (swallowed if LF), to `LineStart` |
 //! | `Partial` | inside a line whose first bytes are in the line buffer | its line end (to `LineStart` or `AfterCr`); going over the limit (to `Skipping`) |
+//! | `Joining` | inside a line whose first bytes the caller keeps in another buffer (the decoder's data buffer, for a `data` line it joins as it arrives) | as `Partial`, its bytes going to that buffer |
 //! | `Skipping` | inside a line that went over the limit; its bytes are dropped | its line end (to `LineStart` or `AfterCr`) |
 //!
 //! Inside one chunk, lines between the first line end and the last are
