@@ -7,10 +7,7 @@
 //! inside one chunk. A `data` line that straddled chunks lives in the line
 //! buffer (`Data::Line`) until that buffer is reused; then it moves here,
 //! by trading buffers (growable ones) or by a copy (fixed ones). A second
-//! `data` line joins the values, once, in the data buffer (`Data::Buf`); a
-//! second `data` line that straddles chunks is joined there as it arrives
-//! (see [`EventBuilder::join_straddling`]), without going through the line
-//! buffer.
+//! `data` line joins the values, once, in the data buffer (`Data::Buf`).
 
 use core::mem;
 
@@ -170,51 +167,6 @@ impl<B: Buffer> EventBuilder<B> {
         append(&mut self.data_buf, b"\n");
         append(&mut self.data_buf, v);
         Ok(())
-    }
-
-    /// A `data` line goes on in the next chunk, and the event already has
-    /// data: its value so far, `value` (the line's bytes after `data:` and
-    /// the one space stripped), is joined to the data right away, and the
-    /// rest of the line will be appended straight to the data buffer (see
-    /// [`EventBuilder::joining_buf`]), instead of going through the line
-    /// buffer and being copied again at its end. Returns where the value
-    /// starts in the data buffer. `None` (nothing
-    /// done) when the event has no data yet (a first value stays where it
-    /// is, without a copy) or when the line, at the line limit `max_line`,
-    /// could take the data over its own limit: then the line takes the
-    /// usual path, which reports that limit where it should.
-    #[inline]
-    pub(super) fn join_straddling(
-        &mut self,
-        chunk: &[u8],
-        value: &[u8],
-        max_line: usize,
-        lines: &mut LineDecoder<B>,
-    ) -> Option<usize> {
-        let room = self.data_len().saturating_add(1).saturating_add(max_line);
-        if matches!(self.data, Data::None | Data::Discard) || room > self.max_data {
-            return None;
-        }
-        match self.data {
-            Data::Chunk(a, b) => {
-                self.data_buf.clear();
-                append(&mut self.data_buf, &chunk[a..b]);
-                self.data = Data::Buf(0);
-            }
-            Data::Line(..) => self.detach(lines),
-            _ => {}
-        }
-        append(&mut self.data_buf, b"\n");
-        let start = self.data_buf.as_bytes().len();
-        append(&mut self.data_buf, value);
-        Some(start)
-    }
-
-    /// The data buffer, for the rest of a `data` line joined straight into
-    /// it (see [`EventBuilder::join_straddling`]).
-    #[inline(always)]
-    pub(super) fn joining_buf(&mut self) -> &mut B {
-        &mut self.data_buf
     }
 
     /// Spec: "If the field name is `event`: set the event type buffer to the

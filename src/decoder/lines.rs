@@ -181,6 +181,14 @@ impl<B: Buffer> LineDecoder<B> {
         Span::Line(0, self.line.as_bytes().len())
     }
 
+    /// Brings the scanner to a line start in `chunk` (see
+    /// [`Resume`]).
+    #[inline(always)]
+    pub(super) fn resume(&mut self, chunk: &[u8], pos: &mut usize) -> Resume {
+        self.scanner
+            .resume(chunk, pos, &mut self.line, self.max_line)
+    }
+
     /// From a line start, the next line inside `chunk[*pos..]`.
     #[inline(always)]
     pub(super) fn next_in_chunk(
@@ -207,24 +215,6 @@ impl<B: Buffer> LineDecoder<B> {
     #[inline]
     pub(super) fn stash(&mut self, rest: &[u8]) -> Result<(), ()> {
         self.scanner.stash(rest, &mut self.line, self.max_line)
-    }
-
-    /// [`LineDecoder::stash`] for a line whose first `n` bytes are kept in
-    /// another buffer, which goes on with it (see [`LineDecoder::resume`]):
-    /// the line is over the limit when that buffer would hold more than
-    /// `max`.
-    #[inline]
-    pub(super) fn stash_elsewhere(&mut self, n: usize, max: usize) {
-        self.scanner.stash_elsewhere(n, max);
-    }
-
-    /// Brings the scanner to a line start in `chunk` (see [`Resume`]).
-    /// `elsewhere`: the buffer a line kept elsewhere goes on in (see
-    /// [`LineDecoder::stash_elsewhere`]).
-    #[inline(always)]
-    pub(super) fn resume(&mut self, chunk: &[u8], pos: &mut usize, elsewhere: &mut B) -> Resume {
-        self.scanner
-            .resume(chunk, pos, &mut self.line, self.max_line, Some(elsewhere))
     }
 
     /// The next line of `chunk[*pos..]`, one at a time (the one-step path

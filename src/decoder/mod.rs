@@ -628,52 +628,10 @@ impl<B: Buffer> Decoder<B> {
     fn stash(&mut self, chunk: &[u8], at: usize) -> Result<(), ()> {
         let rest = &chunk[at..];
         if !rest.is_empty() {
+            self.event.detach(&mut self.lines);
             self.offsets.partial_start = self.offsets.base + at as u64;
-            // (Without data, nothing is joined, nor in the line buffer.)
-            if self.event.is_pending() {
-                if self.join_straddling(chunk, rest) {
-                    return Ok(());
-                }
-                self.event.detach(&mut self.lines);
-            }
         }
         self.lines.stash(rest)
-    }
-
-    /// [`Decoder::stash`] for a `data` line of an event that already has
-    /// data: its value joins the data at once, and its rest will go
-    /// straight into the data buffer (see
-    /// [`event::EventBuilder::join_straddling`]). `false` when the line is
-    /// not such a line, or when its value's leading space (stripped or
-    /// not) is still to come: the line buffer takes it.
-    #[inline(always)]
-    fn join_straddling(&mut self, chunk: &[u8], rest: &[u8]) -> bool {
-        let Some(&after) = rest.strip_prefix(b"data:").and_then(<[u8]>::first) else {
-            return false;
-        };
-        let prefix = if after == b' ' { 6 } else { 5 };
-        let max_line = self.lines.max_line();
-        if rest.len() > max_line {
-            return false;
-        }
-        let value = &rest[prefix..];
-        let Some(start) = self
-            .event
-            .join_straddling(chunk, value, max_line, &mut self.lines)
-        else {
-            return false;
-        };
-        // The line is `prefix` bytes, then the value from `start` on.
-        self.lines
-            .stash_elsewhere(rest.len(), start + (max_line - prefix));
-        true
-    }
-
-    /// Brings the line scanner to a line start in `chunk` (see
-    /// [`Resume`]).
-    #[inline(always)]
-    fn resume(&mut self, chunk: &[u8], pos: &mut usize) -> Resume {
-        self.lines.resume(chunk, pos, self.event.joining_buf())
     }
 
     /// A line that began at stream offset `at` went over the limit: its
@@ -828,22 +786,18 @@ impl<B: Buffer> Decoder<B> {
         F: FnMut(usize, Result<Item<'_>, DecodeError>) -> ControlFlow<()>,
     {
         while !self.lines.at_line_start() {
-            match self.resume(chunk, pos) {
+            match self.lines.resume(chunk, pos) {
                 Resume::LineStart => break,
                 // The whole chunk went into a line in progress: nothing
                 // else to do (no location into it, nothing idle to
-                // release while a line is in progress). (`Elsewhere`
-                // never comes: `resume` passes the data buffer.)
-                Resume::NeedInput | Resume::Elsewhere => return Some(chunk.len()),
+                // release while a line is in progress).
+                Resume::NeedInput => return Some(chunk.len()),
                 Resume::TooLong => {
                     let e = self.line_too_long(self.offsets.partial_start);
                     if f(*pos, Err(e)).is_break() {
                         return Some(*pos);
                     }
                 }
-                // A `data` line joined straight into the data buffer:
-                // nothing left to do for it.
-                Resume::Joined => {}
                 Resume::Line => {
                     let span = self.lines.buffered();
                     let outcome = self.line(span, chunk);
@@ -865,20 +819,14 @@ impl<B: Buffer> Decoder<B> {
     #[inline]
     fn next_line(&mut self, chunk: &[u8], pos: &mut usize) -> Scan {
         if !self.lines.at_line_start() {
-            match self.resume(chunk, pos) {
+            match self.lines.resume(chunk, pos) {
                 Resume::LineStart => {}
-                // A `data` line joined straight into the data buffer ended
-                // (with a CR that ended the chunk, when not at a line
-                // start).
-                Resume::Joined if self.lines.at_line_start() => {}
-                Resume::Joined => return Scan::NeedInput,
                 Resume::Line => return Scan::Buffered,
                 Resume::TooLong => {
                     self.offsets.error_at = self.offsets.partial_start;
                     return Scan::TooLong;
                 }
-                // (`Elsewhere` never comes: `resume` passes the data buffer.)
-                Resume::NeedInput | Resume::Elsewhere => return Scan::NeedInput,
+                Resume::NeedInput => return Scan::NeedInput,
             }
         }
         match self.lines.next_in_chunk(chunk, pos) {
@@ -1311,11 +1259,11 @@ mod tests {
 
     #[test]
     #[cfg(feature = "alloc")]
-    fn data_lines_joined_straight_into_the_data_buffer_decode_as_whole() {
-        // Second and later `data` lines that straddle chunks go straight
-        // into the data buffer: with and without the space, empty ones,
-        // CR, LF and CRLF ends (a CR that ends a chunk), a type and an id
-        // around them, and an event dropped by a limit in between.
+    fn multi_line_data_cut_anywhere_decodes_as_whole() {
+        // `data` lines that straddle chunks, after a first one: with and
+        // without the space, empty ones, CR, LF and CRLF ends (a CR that
+        // ends a chunk), a type and an id around them, and events dropped
+        // by a limit in between.
         // With a line limit of 24, `data: 0123...67` is at it and
         // `data: 0123...678` one over it.
         let input: &[u8] = b"event: t\ndata: first\r\ndata:second\rdata: \r\n\
@@ -1327,38 +1275,8 @@ mod tests {
         same_items_however_cut(input, &config);
         config.max_line_len(usize::MAX);
         same_items_however_cut(input, &config);
-        // With the data limit close (a join needs room for a whole line),
-        // later lines take the usual path, which reports that limit.
+        // With the data limit close: reported where a whole input would.
         config.max_line_len(32).max_data_len(20);
         same_items_however_cut(input, &config);
-    }
-
-    #[test]
-    #[cfg(feature = "alloc")]
-    fn a_later_data_line_that_straddles_never_uses_the_line_buffer() {
-        let mut dec = Decoder::new();
-        let mut data = alloc::vec::Vec::new();
-        for chunk in [
-            &b"data: a\ndata: bb"[..],
-            b"bb",
-            b"b\r",
-            b"\ndata:",
-            b"c\n\n",
-        ] {
-            dec.feed_all(chunk, |item| {
-                if let Ok(Item::Event(ev)) = item {
-                    data.push(ev.data().to_vec());
-                }
-            });
-        }
-        assert_eq!(data, [b"a\nbbbbb\nc".to_vec()]);
-        // `data:` alone (its space still to come) took the line buffer;
-        // `data: bb` did not.
-        assert!(dec.lines.heap_capacity() > 0);
-        let mut dec = Decoder::new();
-        for chunk in [&b"data: a\ndata: bb"[..], b"bb", b"b\r", b"\n\n"] {
-            dec.feed_all(chunk, |_| {});
-        }
-        assert_eq!(dec.lines.heap_capacity(), 0);
     }
 }

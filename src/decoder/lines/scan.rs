@@ -16,10 +16,9 @@
 //! | state | meaning | left by |
 //! |---|---|---|
 //! | `Bom(n)` | stream start, `n` bytes of the BOM matched so far (0..=2) | the BOM's third byte (to `LineStart`); any other byte (to `LineStart` when `n == 0`, else `Partial` holding the matched bytes) |
-//! | `LineStart` | at the start of a line | a chunk that ends inside a line (to `Partial`, or to `Joining` when the decoder keeps the line), or in a CR (to `AfterCr`) |
+//! | `LineStart` | at the start of a line | a chunk that ends inside a line (to `Partial`), or in a CR (to `AfterCr`) |
 //! | `AfterCr` | at the start of a line; the last chunk ended with CR, so an LF first is the rest of that CRLF | the next byte (swallowed if LF), to `LineStart` |
 //! | `Partial` | inside a line whose first bytes are in the line buffer | its line end (to `LineStart` or `AfterCr`); going over the limit (to `Skipping`) |
-//! | `Joining` | inside a line whose first bytes the caller keeps in another buffer (the decoder's data buffer, for a `data` line it joins as it arrives) | as `Partial`, its bytes going to that buffer |
 //! | `Skipping` | inside a line that went over the limit; its bytes are dropped | its line end (to `LineStart` or `AfterCr`) |
 //!
 //! Inside one chunk, lines between the first line end and the last are
@@ -46,9 +45,6 @@ enum State {
     AfterCr,
     /// Inside a line held in the line buffer.
     Partial,
-    /// Inside a `data` line whose value goes straight into another buffer
-    /// (the decoder's data buffer; see [`Scanner::stash_elsewhere`]).
-    Joining,
     /// Inside an over-long line, dropping its bytes.
     Skipping,
 }
@@ -65,12 +61,6 @@ pub(crate) enum Resume {
     TooLong,
     /// The chunk is used up.
     NeedInput,
-    /// A line kept in the other buffer ([`State::Joining`]) is complete
-    /// there: nothing to process.
-    Joined,
-    /// The line in progress is kept in another buffer, which was not
-    /// given: call again with it.
-    Elsewhere,
 }
 
 /// What one call to [`Scanner::next`] found.
@@ -282,9 +272,6 @@ impl EolFinder {
 pub(crate) struct Scanner {
     finder: EolFinder,
     state: State,
-    /// In [`State::Joining`], the line is over the limit when the other
-    /// buffer would hold more than this.
-    elsewhere_max: usize,
     /// Bytes examined so far (debug builds only, for the linear-time tests):
     /// every input byte once, never more.
     #[cfg(debug_assertions)]
@@ -295,7 +282,6 @@ impl Default for Scanner {
     fn default() -> Self {
         Scanner {
             finder: EolFinder::default(),
-            elsewhere_max: 0,
             state: State::Bom(0),
             #[cfg(debug_assertions)]
             scanned: 0,
@@ -332,7 +318,7 @@ impl Scanner {
     pub(crate) fn has_partial_line(&self) -> bool {
         matches!(
             self.state,
-            State::Partial | State::Joining | State::Skipping | State::Bom(1..)
+            State::Partial | State::Skipping | State::Bom(1..)
         )
     }
 
@@ -424,20 +410,6 @@ impl Scanner {
         Ok(())
     }
 
-    /// [`Scanner::stash`] for a line whose first `n` bytes the caller
-    /// keeps elsewhere (a `data` line joined straight into the data
-    /// buffer): the rest of it is appended to the buffer the caller then
-    /// passes to [`Scanner::resume`], and the line is over the limit when
-    /// that buffer would hold more than `max`. `n` is within the limit.
-    #[inline]
-    pub(crate) fn stash_elsewhere(&mut self, n: usize, max: usize) {
-        debug_assert_eq!(self.state, State::LineStart);
-        debug_assert!(n > 0);
-        self.count(n);
-        self.elsewhere_max = max;
-        self.state = State::Joining;
-    }
-
     /// At the start of a chunk, brings the scanner to a line start: matches
     /// the BOM, swallows the LF of a split CRLF, completes a straddling line
     /// or skips the rest of an over-long one.
@@ -448,9 +420,6 @@ impl Scanner {
     /// decoder but not into the `BytesMut` one the `bytes` layer uses
     /// (callgrind, llm at 61 B chunks: 1,646 → 1,528 instructions per event
     /// there; `Bytes` path +10% in time).
-    ///
-    /// `elsewhere`: the other buffer a line in [`State::Joining`] goes on
-    /// in; without it, such a line gives [`Resume::Elsewhere`].
     #[inline(always)]
     pub(crate) fn resume<B: Buffer>(
         &mut self,
@@ -458,7 +427,6 @@ impl Scanner {
         pos: &mut usize,
         line: &mut B,
         max: usize,
-        elsewhere: Option<&mut B>,
     ) -> Resume {
         loop {
             match self.state {
@@ -478,20 +446,7 @@ impl Scanner {
                     }
                     self.state = State::LineStart;
                 }
-                State::Partial | State::Skipping | State::Joining => {
-                    // One `finish_line` for all three (its code is inlined
-                    // here, before the hot loop: kept to one copy).
-                    let joining = self.state == State::Joining;
-                    let (buf, max) = match elsewhere {
-                        Some(buf) if joining => (buf, self.elsewhere_max),
-                        None if joining => return Resume::Elsewhere,
-                        _ => (line, max),
-                    };
-                    return match self.finish_line(chunk, pos, buf, max) {
-                        Resume::Line if joining => Resume::Joined,
-                        r => r,
-                    };
-                }
+                State::Partial | State::Skipping => return self.finish_line(chunk, pos, line, max),
             }
         }
     }
@@ -584,13 +539,11 @@ impl Scanner {
         max: usize,
     ) -> Scan {
         if self.state != State::LineStart {
-            match self.resume(chunk, pos, line, max, None) {
+            match self.resume(chunk, pos, line, max) {
                 Resume::LineStart => {}
                 Resume::Line => return Scan::Buffered,
                 Resume::TooLong => return Scan::TooLong,
-                // (`Joined` and `Elsewhere` never come: no line is kept
-                // elsewhere here.)
-                Resume::NeedInput | Resume::Joined | Resume::Elsewhere => return Scan::NeedInput,
+                Resume::NeedInput => return Scan::NeedInput,
             }
         }
         match self.next_in_chunk(chunk, pos) {
