@@ -8,11 +8,31 @@ use core::fmt;
 /// Fields are bytes as they were on the wire; the `*_str` accessors check
 /// UTF-8 and the `*_lossy` ones (and [`Lossy`]) apply the spec's UTF-8 decode
 /// with U+FFFD replacement.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy)]
 pub struct Event<'a> {
     event_type: &'a [u8],
     data: &'a [u8],
     last_event_id: &'a [u8],
+    /// `data` is known to be ASCII (set by the decoder when the line it
+    /// came from was searched with AVX2, which finds that out in the same
+    /// pass): [`Event::data_str`] need not check it. Never true of data
+    /// that is not ASCII; not part of the event's value.
+    pub(crate) ascii: bool,
+}
+
+impl PartialEq for Event<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.event_type, self.data, self.last_event_id)
+            == (other.event_type, other.data, other.last_event_id)
+    }
+}
+
+impl Eq for Event<'_> {}
+
+impl core::hash::Hash for Event<'_> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        (self.event_type, self.data, self.last_event_id).hash(state);
+    }
 }
 
 impl<'a> Event<'a> {
@@ -30,6 +50,7 @@ impl<'a> Event<'a> {
             event_type,
             data,
             last_event_id,
+            ascii: false,
         }
     }
 
@@ -78,7 +99,13 @@ impl<'a> Event<'a> {
     /// # Errors
     /// When it is not valid UTF-8.
     #[inline]
+    #[allow(unsafe_code)]
     pub fn data_str(&self) -> Result<&'a str, core::str::Utf8Error> {
+        if self.ascii {
+            // SAFETY: `ascii` is set only by the decoder, and only when
+            // every byte of `data` was seen to be ASCII (see the field).
+            return Ok(unsafe { crate::utf8::ascii_unchecked(self.data) });
+        }
         crate::utf8::str(self.data)
     }
 

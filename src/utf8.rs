@@ -20,9 +20,10 @@
 //! validates from there. Text of 1 KiB or more goes to simdutf8 whole,
 //! which is faster there.
 //!
-//! This module holds the crate's second piece of `unsafe` code: the SSE2
-//! loads of the ASCII scan, and one `from_utf8_unchecked` after it. Its
-//! tests run under Miri in CI.
+//! This module holds one of the crate's pieces of `unsafe` code: the SSE2
+//! loads of the ASCII scan, and `from_utf8_unchecked` after it (and for
+//! data the decoder's long-line search already saw to be ASCII,
+//! [`ascii_unchecked`]). Its tests run under Miri in CI.
 #![allow(unsafe_code)]
 
 use core::str::Utf8Error;
@@ -174,6 +175,19 @@ pub(crate) fn str(bytes: &[u8]) -> Result<&str, Utf8Error> {
         // Invalid: the standard validator says where, as callers expect.
         None => core::str::from_utf8(bytes),
     }
+}
+
+/// `bytes` as `&str`, without a check: the decoder saw every byte of it
+/// while searching its line ([`crate::Event::data_str`]).
+///
+/// # Safety
+/// Every byte of `bytes` must be ASCII (checked in debug builds, the
+/// fuzzers' included).
+#[inline]
+pub(crate) unsafe fn ascii_unchecked(bytes: &[u8]) -> &str {
+    debug_assert!(bytes.is_ascii(), "text marked ASCII is not");
+    // SAFETY: ASCII is valid UTF-8, and the caller guarantees ASCII.
+    unsafe { core::str::from_utf8_unchecked(bytes) }
 }
 
 /// The spec's UTF-8 decode (U+FFFD for invalid sequences), borrowed when

@@ -756,7 +756,14 @@ impl<B: Buffer> Decoder<B> {
             } else {
                 self.line(Span::Chunk(a, b), chunk)
             };
-            if let Some(item) = self.item(outcome, Span::Chunk(a, b), chunk) {
+            if let Some(mut item) = self.item(outcome, Span::Chunk(a, b), chunk) {
+                // The data of an event in a long ASCII line needs no UTF-8
+                // check (see `lines::Blocks::ascii`).
+                if BLOCKS && blocks.ascii.1 != 0 {
+                    if let Ok(Item::Event(ev)) = &mut item {
+                        ev.ascii = blocks.known_ascii(chunk, ev.data());
+                    }
+                }
                 if f(pos, item).is_break() {
                     self.flush(chunk);
                     return pos;
@@ -1278,5 +1285,63 @@ mod tests {
         // With the data limit close: reported where a whole input would.
         config.max_line_len(32).max_data_len(20);
         same_items_however_cut(input, &config);
+    }
+
+    /// The data of an event on one long line is marked ASCII (so that
+    /// `data_str` skips its check) only when every byte of it is:
+    /// non-ASCII bytes at the line's start (in the blocks searched before
+    /// memchr), inside the window memchr searches, past it, and just
+    /// before the line end; valid and invalid UTF-8. `data_str` agrees
+    /// with the standard library every time, on both paths.
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn long_line_is_marked_ascii_only_when_it_is() {
+        #[cfg(target_arch = "x86_64")]
+        let fused = memchr::arch::x86_64::avx2::memchr::Two::new(b'\n', b'\r').is_some();
+        #[cfg(not(target_arch = "x86_64"))]
+        let fused = false;
+        for len in [200, 1100, 1200, 3000] {
+            let mut input = alloc::vec::Vec::from(&b"data: "[..]);
+            input.resize(6 + len, b'x');
+            input.extend_from_slice(b"\n\n");
+            let marks: [&[u8]; 3] = [b"", "\u{e9}".as_bytes(), b"\xff"];
+            for mark in marks {
+                for at in [0, 50, 127, 128, 700, 1100, 1190, len - 2]
+                    .into_iter()
+                    .filter(|at| at + mark.len() <= len)
+                {
+                    let mut input = input.clone();
+                    input[6 + at..6 + at + mark.len()].copy_from_slice(mark);
+                    let mut seen = 0;
+                    let mut dec = Decoder::new();
+                    dec.feed_all(&input, |item| {
+                        let Ok(Item::Event(ev)) = item else {
+                            panic!("{item:?}")
+                        };
+                        seen += 1;
+                        // Never marked wrongly; marked where it counts:
+                        // a line far longer than memchr's window, never a
+                        // short one.
+                        let ascii = mark.is_empty();
+                        assert!(!ev.ascii || ascii, "{len} {at}");
+                        match len {
+                            200 => assert!(!ev.ascii),
+                            3000 => assert_eq!(ev.ascii, ascii && fused, "{at}"),
+                            _ => {}
+                        }
+                        assert_eq!(ev.data_str(), core::str::from_utf8(ev.data()));
+                        assert_eq!(ev.data().len(), len);
+                    });
+                    let mut dec = Decoder::new();
+                    let item = dec.feed(&input).item;
+                    let Some(Ok(Item::Event(ev))) = item else {
+                        panic!("{item:?}")
+                    };
+                    assert!(!ev.ascii);
+                    assert_eq!(ev.data_str(), core::str::from_utf8(ev.data()));
+                    assert_eq!(seen, 1);
+                }
+            }
+        }
     }
 }
