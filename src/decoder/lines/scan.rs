@@ -218,8 +218,8 @@ pub(crate) struct Blocks {
     mask: u64,
     /// The last line known to be ASCII, `chunk[ascii.0..ascii.1]`
     /// (`(0, 0)`: none yet): a long line searched with AVX2, which finds
-    /// that out in the same pass ([`simd::find_eol_ascii_avx2`]). Text
-    /// inside it needs no UTF-8 check.
+    /// that out in the same pass ([`simd::find_eol_ascii`]). Text inside
+    /// it needs no UTF-8 check.
     pub(crate) ascii: (usize, usize),
 }
 
@@ -285,9 +285,9 @@ impl EolFinder {
 }
 
 /// A line longer than this (from where the search hands over to memchr,
-/// at most 128 bytes in) is searched again with AVX2
-/// for its high bits ([`EolFinder::find_long_from`]); a shorter one is
-/// left to [`crate::Event::data_str`]'s own check, which is cheap there.
+/// at most 128 bytes in) is searched again with AVX2 for its high bits
+/// ([`EolFinder::find_long_from`]); a shorter one is left to
+/// [`crate::Event::data_str`]'s own check, which is cheap there.
 #[cfg(not(fuzzing))]
 #[cfg_attr(
     not(all(target_arch = "x86_64", target_feature = "sse2")),
@@ -301,12 +301,13 @@ const LONG_LINE: usize = 16;
 
 impl EolFinder {
     /// [`EolFinder::find_cached`]'s search of a line that began at `start`,
-    /// from `chunk[at..]`: memchr up to [`LONG_LINE`] bytes, and where the line goes on past that, with AVX2, a search
-    /// from its start that also finds out whether it is ASCII (kept in the
-    /// cursor, [`Blocks::ascii`]), at memchr's speed on long lines
-    /// (measured on 64 KiB lines: 29.3 against 29.8 GB/s, where memchr and
-    /// then a UTF-8 check ran at 22.4). On short lines the fused search is
-    /// slower than memchr's (half its speed on llm's), hence the split.
+    /// from `chunk[at..]`: memchr up to [`LONG_LINE`] bytes; where the line
+    /// goes on past that, with AVX2, a search from its start that also
+    /// finds out whether it is ASCII (kept in the cursor,
+    /// [`Blocks::ascii`]), at memchr's speed on long lines (measured on 64
+    /// KiB lines: 29.3 against 29.8 GB/s, where memchr and then a UTF-8
+    /// check ran at 22.4). On short lines the fused search is slower than
+    /// memchr's (half its speed on llm's), hence the split.
     #[cfg_attr(
         not(all(target_arch = "x86_64", target_feature = "sse2")),
         allow(dead_code)
