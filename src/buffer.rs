@@ -112,9 +112,14 @@ impl Buffer for bytes::BytesMut {
     }
 }
 
-/// [`grow`] for a `BytesMut`: reclaim the memory it shares with `Bytes`
-/// split off it when they are all gone, else move to a larger allocation
-/// (see [`grown`]; the old one stays with those `Bytes`).
+/// Whether `part` lies inside `whole`'s memory (borrowed from it, not a
+/// copy of it).
+#[inline(always)]
+pub(crate) fn inside(whole: &[u8], part: &[u8]) -> bool {
+    let (base, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    p >= base && p + part.len() <= base + whole.len()
+}
+
 /// Appends `bytes` to `b`, growing it as the decoder's buffers grow (an
 /// eighth at a time above 64 KiB, not doubling).
 #[cfg(feature = "bytes")]

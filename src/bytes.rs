@@ -13,6 +13,7 @@ use crate::decoder::{Config, Decoder, Discarded, Item};
 pub(crate) mod frame;
 use frame::{Ended, Frame};
 
+use crate::buffer::inside;
 use crate::error::DecodeError;
 
 /// A dispatched event whose data is `bytes::Bytes`. It is `'static + Send`,
@@ -424,13 +425,6 @@ fn shared(chunk: Chunk<'_>, r: core::ops::Range<usize>) -> Bytes {
         Some(owner) if !r.is_empty() => owner.slice(r),
         _ => Bytes::new(),
     }
-}
-
-/// Whether `part` lies inside `chunk`'s memory.
-#[inline(always)]
-fn inside(chunk: &[u8], part: &[u8]) -> bool {
-    let (base, p) = (chunk.as_ptr() as usize, part.as_ptr() as usize);
-    p >= base && p + part.len() <= base + chunk.len()
 }
 
 /// Data at least this long that straddled chunks is taken out of the

@@ -28,7 +28,7 @@
 //! it checked, so that short lines ending in the same block cost a shift.
 
 use super::simd;
-use crate::buffer::Buffer;
+use crate::buffer::{inside, Buffer};
 use crate::eol::{find_bytewise, find_short, word_eols};
 
 /// The UTF-8 byte order mark.
@@ -229,9 +229,7 @@ impl Blocks {
     #[inline]
     pub(crate) fn known_ascii(&self, chunk: &[u8], text: &[u8]) -> bool {
         let (lo, hi) = self.ascii;
-        // An address outside `chunk` wraps to an offset past its end.
-        let at = (text.as_ptr() as usize).wrapping_sub(chunk.as_ptr() as usize);
-        hi != 0 && lo <= at && at <= chunk.len() && text.len() <= hi.saturating_sub(at)
+        hi != 0 && inside(&chunk[lo..hi], text)
     }
 }
 

@@ -29,6 +29,8 @@
 //! plain search wherever AVX2 is present).
 #![allow(unsafe_code)]
 
+#[cfg(target_arch = "x86_64")]
+use crate::eol::find_bytewise;
 use crate::eol::is_eol;
 
 /// Bit `i` set when `block[i]` is CR or LF.
@@ -134,7 +136,7 @@ unsafe fn find_eol_ascii_avx2(hay: &[u8]) -> (Option<usize>, bool) {
         _mm256_movemask_epi8(high)
     };
     let rest = blocks.remainder();
-    match rest.iter().position(|&b| is_eol(b)) {
+    match find_bytewise(rest) {
         Some(i) => (Some(at + i), high == 0 && rest[..i].is_ascii()),
         None => (None, high == 0 && rest.is_ascii()),
     }
