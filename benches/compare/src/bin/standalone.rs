@@ -1,8 +1,10 @@
 //! The fairness check of the comparison harness: three peers (sse-core,
-//! sse-stream and sseer, the fastest in most cells) timed in a plain loop, in a process of their own, with the
-//! system allocator and each crate's default settings. Their MB/s here must
-//! match their rows in the main harness within noise; if the harness slowed
-//! them down, its tables would flatter ssewire.
+//! sse-stream and sseer, the fastest in most cells) and three of ssewire's
+//! rows timed in plain loops, in a process of their own, with the system
+//! allocator and each crate's default settings. The peers' MB/s here must
+//! match their rows in the main harness within noise (if the harness slowed
+//! them down, its tables would flatter ssewire), and so must ssewire's
+//! ratios to the fastest of the three.
 //!
 //! ```sh
 //! cd benches/compare && cargo run --release --bin standalone -- --rounds 5
@@ -68,6 +70,49 @@ fn sseer(chunks: &[Bytes]) -> usize {
     })
 }
 
+// ssewire's rows, in plain loops too: the harness must be as kind (or as
+// unkind) to ssewire as to the peers, so that the ratios it reports are the
+// ratios a plain loop gives.
+fn ssewire_borrowed(chunks: &[Bytes]) -> usize {
+    let mut dec = ssewire::Decoder::new();
+    let mut n = 0;
+    for c in chunks {
+        dec.feed_all(c, |item| {
+            if let Ok(ssewire::Item::Event(ev)) = item {
+                n += ev.data().len();
+            }
+        });
+    }
+    n
+}
+
+fn ssewire_bytes(chunks: &[Bytes]) -> usize {
+    let mut dec = ssewire::bytes::BytesDecoder::new();
+    let mut n = 0;
+    for c in chunks {
+        dec.feed_all(c, |item| {
+            if let Ok(ssewire::bytes::BytesItem::Event(ev)) = item {
+                n += ev.data().len();
+            }
+        });
+    }
+    n
+}
+
+fn ssewire_bytes_iter(chunks: &[Bytes]) -> usize {
+    let mut dec = ssewire::bytes::BytesDecoder::new();
+    let mut n = 0;
+    for c in chunks {
+        dec.push(c.clone());
+        for item in dec.by_ref() {
+            if let Ok(ssewire::bytes::BytesItem::Event(ev)) = item {
+                n += ev.data().len();
+            }
+        }
+    }
+    n
+}
+
 /// Mean time per run over at least 20 ms of runs.
 fn time(f: Run, chunks: &[Bytes], want: usize) -> Duration {
     let t = Instant::now();
@@ -92,12 +137,19 @@ fn main() {
             _ => panic!("unknown argument {a}"),
         }
     }
-    println!("| workload | chunking | implementation | MB/s (median of {rounds}) |");
-    println!("|---|---|---|---:|");
-    let peers: [(&str, Run); 3] = [
+    println!(
+        "| workload | chunking | implementation | MB/s (median of {rounds}) | × fastest of the three peers |"
+    );
+    println!("|---|---|---|---:|---:|");
+    // The peers first: `PEERS` of them, then ssewire's rows.
+    const PEERS: usize = 3;
+    let rows: [(&str, Run); 6] = [
         ("sse-core (&[u8])", sse_core),
         ("sse-stream (Stream)", sse_stream),
         ("sseer (Stream)", sseer),
+        ("ssewire (borrowed)", ssewire_borrowed),
+        ("ssewire (Bytes)", ssewire_bytes),
+        ("ssewire (Bytes, iterator)", ssewire_bytes_iter),
     ];
     for w in workloads::all() {
         if only.as_deref().is_some_and(|o| o != w.name) {
@@ -109,17 +161,30 @@ fn main() {
                 .into_iter()
                 .map(|c| all.slice_ref(c))
                 .collect();
-            let mut times = vec![Vec::new(); peers.len()];
+            let mut times = vec![Vec::new(); rows.len()];
             for _ in 0..rounds {
-                for (i, (_, f)) in peers.iter().enumerate() {
+                for (i, (_, f)) in rows.iter().enumerate() {
                     times[i].push(time(*f, &chunks, w.data_bytes));
                 }
             }
-            for (i, (name, _)) in peers.iter().enumerate() {
-                times[i].sort();
-                let t = times[i][rounds / 2];
-                let mbps = w.bytes.len() as f64 / t.as_secs_f64() / 1e6;
-                println!("| {} | {cname} | {name} | {mbps:.0} |", w.name);
+            let mbps: Vec<f64> = times
+                .iter_mut()
+                .map(|t| {
+                    t.sort();
+                    w.bytes.len() as f64 / t[rounds / 2].as_secs_f64() / 1e6
+                })
+                .collect();
+            let fastest = mbps[..PEERS].iter().copied().fold(0.0, f64::max);
+            for (i, (name, _)) in rows.iter().enumerate() {
+                let ratio = if i < PEERS {
+                    "-".to_string()
+                } else {
+                    format!("{:.2}", mbps[i] / fastest)
+                };
+                println!(
+                    "| {} | {cname} | {name} | {:.0} | {ratio} |",
+                    w.name, mbps[i]
+                );
             }
         }
     }
