@@ -211,25 +211,10 @@ impl<B: Buffer> LineDecoder<B> {
     }
 
     /// Keeps `rest`, a line that goes on in the next chunk; `Err` when it
-    /// is already over the limit (it is skipped). `ascii`: `rest` is known
-    /// to be ASCII.
+    /// is already over the limit (it is skipped).
     #[inline]
-    pub(super) fn stash(&mut self, rest: &[u8], ascii: bool) -> Result<(), ()> {
-        self.scanner
-            .stash(rest, &mut self.line, self.max_line, ascii)
-    }
-
-    /// The line held in the buffer is known to be ASCII throughout.
-    #[inline(always)]
-    pub(super) fn ascii_line_held(&self) -> bool {
-        self.scanner.held_ascii()
-    }
-
-    /// Whether `text` lies in the line held in the buffer, and that line is
-    /// known to be ASCII throughout.
-    #[inline(always)]
-    pub(super) fn held_ascii(&self, text: &[u8]) -> bool {
-        self.ascii_line_held() && crate::buffer::inside(self.line.as_bytes(), text)
+    pub(super) fn stash(&mut self, rest: &[u8]) -> Result<(), ()> {
+        self.scanner.stash(rest, &mut self.line, self.max_line)
     }
 
     /// The next line of `chunk[*pos..]`, one at a time (the one-step path

@@ -623,15 +623,15 @@ impl<B: Buffer> Decoder<B> {
     }
 
     /// Keeps the rest of the chunk, `chunk[at..]`, a line that goes on in
-    /// the next one; `ascii`: it is known to be ASCII.
+    /// the next one.
     #[inline]
-    fn stash(&mut self, chunk: &[u8], at: usize, ascii: bool) -> Result<(), ()> {
+    fn stash(&mut self, chunk: &[u8], at: usize) -> Result<(), ()> {
         let rest = &chunk[at..];
         if !rest.is_empty() {
             self.event.detach(&mut self.lines);
             self.offsets.partial_start = self.offsets.base + at as u64;
         }
-        self.lines.stash(rest, ascii)
+        self.lines.stash(rest)
     }
 
     /// A line that began at stream offset `at` went over the limit: its
@@ -758,12 +758,10 @@ impl<B: Buffer> Decoder<B> {
             };
             if let Some(mut item) = self.item(outcome, Span::Chunk(a, b), chunk) {
                 // The data of an event in a long ASCII line needs no UTF-8
-                // check (see `lines::Blocks::ascii`), nor one in a long
-                // ASCII line that straddled chunks (`Scanner::held_ascii`).
-                if BLOCKS && (blocks.ascii.1 != 0 || self.lines.ascii_line_held()) {
+                // check (see `lines::Blocks::ascii`).
+                if BLOCKS && blocks.ascii.1 != 0 {
                     if let Ok(Item::Event(ev)) = &mut item {
-                        ev.ascii = blocks.known_ascii(chunk, ev.data())
-                            || self.lines.held_ascii(ev.data());
+                        ev.ascii = blocks.known_ascii(chunk, ev.data());
                     }
                 }
                 if f(pos, item).is_break() {
@@ -772,8 +770,7 @@ impl<B: Buffer> Decoder<B> {
                 }
             }
         }
-        let ascii = BLOCKS && blocks.known_ascii(chunk, &chunk[pos..]);
-        if self.stash(chunk, pos, ascii).is_err() {
+        if self.stash(chunk, pos).is_err() {
             let e = self.line_too_long(self.offsets.base + pos as u64);
             // The chunk is used up either way.
             let _ = f(chunk.len(), Err(e));
@@ -848,7 +845,7 @@ impl<B: Buffer> Decoder<B> {
             None => {
                 let at = *pos;
                 *pos = chunk.len();
-                match self.stash(chunk, at, false) {
+                match self.stash(chunk, at) {
                     Ok(()) => Scan::NeedInput,
                     Err(()) => {
                         self.offsets.error_at = self.offsets.base + at as u64;
@@ -1288,69 +1285,6 @@ mod tests {
         // With the data limit close: reported where a whole input would.
         config.max_line_len(32).max_data_len(20);
         same_items_however_cut(input, &config);
-    }
-
-    /// The same for a long line that straddles chunks: marked only when its
-    /// first part was searched with AVX2 (long enough) and every byte of
-    /// every part is ASCII; wherever a non-ASCII byte falls (first part,
-    /// middle, last part, just before the line end), whatever ends the
-    /// line (LF, CRLF, a CR; cut just before and just after it), and not
-    /// when a second `data` line joins it.
-    #[cfg(feature = "alloc")]
-    #[test]
-    fn straddling_long_line_is_marked_ascii_only_when_it_is() {
-        #[cfg(target_arch = "x86_64")]
-        let fused = memchr::arch::x86_64::avx2::memchr::Two::new(b'\n', b'\r').is_some();
-        #[cfg(not(target_arch = "x86_64"))]
-        let fused = false;
-        let len = 7000;
-        let marks: [&[u8]; 3] = [b"", "\u{e9}".as_bytes(), b"\xff"];
-        for eol in ["\n", "\r\n", "\r"] {
-            for second in [false, true] {
-                for mark in marks {
-                    for at in [0, 100, 1500, 3000, 5000, len - 2] {
-                        let mut input = alloc::vec::Vec::from(&b"data: "[..]);
-                        input.resize(6 + len, b'x');
-                        input[6 + at..6 + at + mark.len()].copy_from_slice(mark);
-                        input.extend_from_slice(eol.as_bytes());
-                        if second {
-                            input.extend_from_slice(b"data: y");
-                            input.extend_from_slice(eol.as_bytes());
-                        }
-                        input.extend_from_slice(eol.as_bytes());
-                        // First parts of 100 bytes (too short to be
-                        // searched with AVX2) and 2,000; the rest in 2,000-
-                        // byte chunks, also cut around the line's end.
-                        for first in [100, 2000] {
-                            let end = 6 + len + eol.len();
-                            let mut cuts = alloc::vec![first];
-                            cuts.extend((first..input.len()).step_by(2000).skip(1));
-                            cuts.extend([end - 1, end]);
-                            cuts.sort_unstable();
-                            cuts.dedup();
-                            let mut dec = Decoder::new();
-                            let mut seen = 0;
-                            let mut prev = 0;
-                            for cut in cuts.into_iter().chain([input.len()]) {
-                                dec.feed_all(&input[prev..cut], |item| {
-                                    let Ok(Item::Event(ev)) = item else {
-                                        panic!("{item:?}")
-                                    };
-                                    seen += 1;
-                                    let ascii = mark.is_empty() && !second;
-                                    let want = ascii && fused && first == 2000;
-                                    assert_eq!(ev.ascii, want, "{eol:?} {second} {at} {first}");
-                                    assert_eq!(ev.data_str(), core::str::from_utf8(ev.data()));
-                                    assert_eq!(ev.data().len(), len + if second { 2 } else { 0 });
-                                });
-                                prev = cut;
-                            }
-                            assert_eq!(seen, 1);
-                        }
-                    }
-                }
-            }
-        }
     }
 
     /// The data of an event on one long line is marked ASCII (so that

@@ -127,19 +127,6 @@ impl EolFinder {
         memchr::memchr2(b'\n', b'\r', hay)
     }
 
-    /// The first CR or LF in `hay`, and whether `hay` up to it (all of it
-    /// when there is none) is known to be ASCII: with AVX2 in one pass
-    /// ([`simd::find_eol_ascii`]); else memchr, knowing nothing.
-    #[cold]
-    #[inline(never)]
-    fn find_ascii(&self, hay: &[u8]) -> (Option<usize>, bool) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(avx2) = &self.avx2 {
-            return simd::find_eol_ascii(avx2, hay);
-        }
-        (self.find_long(hay), false)
-    }
-
     /// The first CR or LF in `hay`.
     #[inline(always)]
     pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
@@ -231,8 +218,7 @@ pub(crate) struct Blocks {
     mask: u64,
     /// The last line known to be ASCII, `chunk[ascii.0..ascii.1]`
     /// (`(0, 0)`: none yet): a long line searched with AVX2, which finds
-    /// that out in the same pass ([`simd::find_eol_ascii`]); up to the
-    /// chunk's end for a line that goes on in the next chunk. Text inside
+    /// that out in the same pass ([`simd::find_eol_ascii`]). Text inside
     /// it needs no UTF-8 check.
     pub(crate) ascii: (usize, usize),
 }
@@ -341,9 +327,7 @@ impl EolFinder {
                 // (The cursor stays out of the call, in registers.)
                 let (end, ascii) = self.find_long_line(chunk, start, at + LONG_LINE);
                 if ascii {
-                    // An unterminated line too: it may be stashed, marked
-                    // (see `Scanner::held_ascii`).
-                    c.ascii = (start, end.unwrap_or(chunk.len()));
+                    c.ascii = (start, end?);
                 }
                 end
             }
@@ -351,8 +335,8 @@ impl EolFinder {
     }
 
     /// [`EolFinder::find_long_from`] past its first [`LONG_LINE`] bytes,
-    /// from `chunk[at..]`: the line end, and whether the line (up to the
-    /// end, or to the chunk's end when it has none) is known to be ASCII.
+    /// from `chunk[at..]`: the line end, and whether the line is known to
+    /// be ASCII.
     #[cfg_attr(
         not(all(target_arch = "x86_64", target_feature = "sse2")),
         allow(dead_code)
@@ -365,7 +349,7 @@ impl EolFinder {
             // From the line's start: what was searched already is read
             // again, for its high bits.
             let (found, ascii) = simd::find_eol_ascii(avx2, &chunk[start..]);
-            return (found.map(|p| start + p), ascii);
+            return (found.map(|p| start + p), ascii && found.is_some());
         }
         let _ = start;
         (self.find_long(&chunk[at..]).map(|p| at + p), false)
@@ -377,12 +361,6 @@ impl EolFinder {
 pub(crate) struct Scanner {
     finder: EolFinder,
     state: State,
-    /// The line held in the line buffer is ASCII throughout: its first part
-    /// was a long line the hot loop searched with AVX2 ([`Blocks::ascii`]),
-    /// and each part since was searched the same way
-    /// ([`Scanner::finish_line`]). An event whose data lies in it needs no
-    /// UTF-8 check.
-    held_ascii: bool,
     /// Bytes examined so far (debug builds only, for the linear-time tests):
     /// every input byte once, never more.
     #[cfg(debug_assertions)]
@@ -394,7 +372,6 @@ impl Default for Scanner {
         Scanner {
             finder: EolFinder::default(),
             state: State::Bom(0),
-            held_ascii: false,
             #[cfg(debug_assertions)]
             scanned: 0,
         }
@@ -405,14 +382,6 @@ impl Scanner {
     /// Back to the start of a new stream (a BOM is expected again).
     pub(crate) fn reset(&mut self) {
         self.state = State::Bom(0);
-        self.held_ascii = false;
-    }
-
-    /// Whether the line held in the line buffer is known to be ASCII (see
-    /// the field).
-    #[inline(always)]
-    pub(crate) fn held_ascii(&self) -> bool {
-        self.held_ascii
     }
 
     /// At the start of a line, with nothing pending (not even the LF of a
@@ -506,19 +475,16 @@ impl Scanner {
     /// The rest of the chunk, `rest`, begins a line that goes on in the next
     /// chunk: keep it in `line` (state [`State::Partial`]), or skip it when
     /// it is already longer than `max` (state [`State::Skipping`], and
-    /// `Err`). Nothing happens when `rest` is empty. `ascii`: `rest` is
-    /// known to be ASCII (see [`Scanner::held_ascii`]).
+    /// `Err`). Nothing happens when `rest` is empty.
     pub(crate) fn stash<B: Buffer>(
         &mut self,
         rest: &[u8],
         line: &mut B,
         max: usize,
-        ascii: bool,
     ) -> Result<(), ()> {
         if rest.is_empty() {
             return Ok(());
         }
-        self.held_ascii = ascii;
         debug_assert_eq!(self.state, State::LineStart);
         self.count(rest.len());
         if rest.len() > max {
@@ -590,7 +556,7 @@ impl Scanner {
                 // of the first line.
                 let matched = &BOM[..usize::from(n)];
                 self.state = State::LineStart;
-                if self.stash(matched, line, max, false).is_err() {
+                if self.stash(matched, line, max).is_err() {
                     return Some(Resume::TooLong);
                 }
                 return None;
@@ -619,15 +585,7 @@ impl Scanner {
         let start = *pos;
         let rest = &chunk[start..];
         let skipping = self.state == State::Skipping;
-        let found = if self.held_ascii && !skipping {
-            // Keep the mark: search this part for its high bits too.
-            let (found, ascii) = self.finder.find_ascii(rest);
-            self.held_ascii = ascii;
-            found
-        } else {
-            self.finder.find(rest)
-        };
-        let Some(i) = found else {
+        let Some(i) = self.finder.find(rest) else {
             *pos = chunk.len();
             self.count(rest.len());
             if skipping {
@@ -683,7 +641,7 @@ impl Scanner {
             None => {
                 let rest = &chunk[*pos..];
                 *pos = chunk.len();
-                match self.stash(rest, line, max, false) {
+                match self.stash(rest, line, max) {
                     Ok(()) => Scan::NeedInput,
                     Err(()) => Scan::TooLong,
                 }
