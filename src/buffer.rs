@@ -116,8 +116,16 @@ impl Buffer for bytes::BytesMut {
 /// copy of it).
 #[inline(always)]
 pub(crate) fn inside(whole: &[u8], part: &[u8]) -> bool {
-    let (base, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
-    p >= base && p + part.len() <= base + whole.len()
+    spans(whole, part.as_ptr() as usize, part.len())
+}
+
+/// Whether the `len` bytes at address `at` lie inside `whole`'s memory: the
+/// same test as [`inside`] for a part known only by its address (the
+/// `Bytes` layer keeps where held data starts, not a slice of it).
+#[inline(always)]
+pub(crate) fn spans(whole: &[u8], at: usize, len: usize) -> bool {
+    let base = whole.as_ptr() as usize;
+    at >= base && at + len <= base + whole.len()
 }
 
 /// Appends `bytes` to `b`, growing it as the decoder's buffers grow (an

@@ -282,6 +282,6 @@ impl<B: Buffer> EventBuilder<B> {
     /// buffer, for the `bytes` layer to take them from.
     #[cfg(feature = "bytes")]
     pub(super) fn buffer_holding(&mut self, at: usize, len: usize) -> Option<&mut B> {
-        super::holds(&self.data_buf, at, len).then_some(&mut self.data_buf)
+        crate::buffer::spans(self.data_buf.as_bytes(), at, len).then_some(&mut self.data_buf)
     }
 }

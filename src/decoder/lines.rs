@@ -257,6 +257,6 @@ impl<B: Buffer> LineDecoder<B> {
     /// the buffer, for the `bytes` layer to take them from.
     #[cfg(feature = "bytes")]
     pub(super) fn buffer_holding(&mut self, at: usize, len: usize) -> Option<&mut B> {
-        super::holds(&self.line, at, len).then_some(&mut self.line)
+        crate::buffer::spans(self.line.as_bytes(), at, len).then_some(&mut self.line)
     }
 }

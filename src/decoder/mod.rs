@@ -223,14 +223,6 @@ fn release<B: Buffer>(buf: &mut B, live: bool, keep: usize) {
     }
 }
 
-/// Whether `len` bytes at address `at` lie in `buf`.
-#[cfg(feature = "bytes")]
-fn holds<B: Buffer>(buf: &B, at: usize, len: usize) -> bool {
-    let bytes = buf.as_bytes();
-    let base = bytes.as_ptr() as usize;
-    at >= base && at + len <= base + bytes.len()
-}
-
 /// A sans-IO, incremental `text/event-stream` decoder.
 ///
 /// Feed it chunks of any size, split anywhere; it yields events, retry
