@@ -5,7 +5,7 @@
 //! ```sh
 //! cd benches/compare && cargo run --release
 //! ```
-//! Options: `--rounds N` (default 5), `--runs N` (run N times, each in its
+//! Options: `--rounds N` (default 9), `--runs N` (run N times, each in its
 //! own process, and print the median of every number), `--only WORKLOAD`, `--chunking
 //! whole|4k|61b`, `--impl TEXT` (only decoders whose name contains TEXT,
 //! for profiling), `--budget
@@ -97,14 +97,34 @@ fn warm(chunks: &[Bytes]) {
 /// and again until this much time has passed, and the time per run is the
 /// mean. A single run of 0.2-0.5 ms (the `big` workload fed whole) measured
 /// a bare memchr2 count at 46 or 74 GB/s in the same build, depending on
-/// which implementations ran before it.
-const MIN_MEASURE: Duration = Duration::from_millis(20);
+/// which implementations ran before it. 10 ms (20 until the sixteenth
+/// session) keeps a round of one cell under half a second, so that the
+/// rows a ratio compares mostly run under the same conditions (see
+/// [`Cell::times_faster_than`]); nine such rounds take about as long as
+/// five did.
+const MIN_MEASURE: Duration = Duration::from_millis(10);
 
 /// Runs `f` until [`MIN_MEASURE`] has passed (at least once), with the
 /// allocator's counters off: the time per run and the last run's result.
 /// Then one more run, untimed, with the counters on: its allocations and
 /// peak heap above the heap at its start.
 fn measure(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
+    let mut r = time_only(f);
+    let base = CURRENT.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let a0 = ALLOCS.load(Relaxed);
+    COUNTING.store(true, Relaxed);
+    std::hint::black_box(f());
+    COUNTING.store(false, Relaxed);
+    r.allocs = ALLOCS.load(Relaxed) - a0;
+    r.peak = usize::try_from(PEAK.load(Relaxed) - base).unwrap_or(0);
+    r
+}
+
+/// [`measure`] without the counted run (allocations and peak left at 0):
+/// the decoder table counts them in its first round only, which leaves
+/// more of a round's time to timed runs and keeps a round short.
+fn time_only(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
     let t = Instant::now();
     let mut reps = 0u32;
     let (events, data) = loop {
@@ -114,19 +134,12 @@ fn measure(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
             break out;
         }
     };
-    let time = t.elapsed() / reps;
-    let base = CURRENT.load(Relaxed);
-    PEAK.store(base, Relaxed);
-    let a0 = ALLOCS.load(Relaxed);
-    COUNTING.store(true, Relaxed);
-    std::hint::black_box(f());
-    COUNTING.store(false, Relaxed);
     Run {
-        time,
+        time: t.elapsed() / reps,
         events,
         data,
-        allocs: ALLOCS.load(Relaxed) - a0,
-        peak: usize::try_from(PEAK.load(Relaxed) - base).unwrap_or(0),
+        allocs: 0,
+        peak: 0,
     }
 }
 
@@ -816,11 +829,36 @@ struct Cell {
 
 impl Cell {
     /// The median round (by time): what a user can expect, not the luckiest
-    /// round.
+    /// round. Its allocations and peak heap are the first round's, the one
+    /// that counts them.
     fn median(&self) -> Option<Run> {
         let mut runs = self.runs.clone();
         runs.sort_by_key(|r| r.time);
-        runs.get(runs.len() / 2).copied()
+        let mut m = runs.get(runs.len() / 2).copied()?;
+        m.allocs = self.runs[0].allocs;
+        m.peak = self.runs[0].peak;
+        Some(m)
+    }
+
+    /// How many times faster than `other` this row ran: the median over
+    /// rounds of the ratio within each round, so that both times of a ratio
+    /// were taken under the same conditions. This machine's speed shifts
+    /// for stretches of a fraction of a second to seconds (a neighbour on
+    /// the host; in one process a bare memchr over a cached 16 KiB ran at
+    /// 24-35 GB/s by stretches); two medians taken apart, each picked from
+    /// its own rounds, could each fall in a different stretch.
+    fn times_faster_than(&self, other: &Cell) -> Option<f64> {
+        let mut ratios: Vec<f64> = self
+            .runs
+            .iter()
+            .zip(&other.runs)
+            .map(|(a, b)| b.time.as_secs_f64() / a.time.as_secs_f64())
+            .collect();
+        if ratios.is_empty() {
+            return None;
+        }
+        ratios.sort_by(f64::total_cmp);
+        Some(ratios[ratios.len() / 2])
     }
 }
 
@@ -972,7 +1010,7 @@ fn main() {
 }
 
 fn main_with(args: Vec<String>) {
-    let mut rounds = 5;
+    let mut rounds = 9;
     let mut only: Option<String> = None;
     let mut only_impl: Option<String> = None;
     let mut only_chunking: Option<String> = None;
@@ -1010,7 +1048,7 @@ fn main_with(args: Vec<String>) {
         env!("SSEWIRE_COMPARE_PROFILE")
     };
     println!("## Decoders\n");
-    println!("Profile: {profile}. Rounds: {rounds}, interleaved; the median round is shown. Cut-off budget per run: {budget:?}.");
+    println!("Profile: {profile}. Rounds: {rounds}, interleaved; the median round's speed is shown, and each ratio is the median over rounds of the ratio within a round. Cut-off budget per run: {budget:?}.");
     println!("× memchr2: speed relative to counting line ends with memchr2. × fastest peer: speed relative to the fastest correct other crate in the same cell. × fastest Stream peer (rows whose API is a `Stream`): relative to the fastest correct other crate used through its `Stream` API. × fastest peer over reads (rows whose input is an `AsyncRead` that copies each chunk into the reader's buffer, as a socket read does: `SseCodec` under `FramedRead`, codecs, `AsyncRead` decoders, `Stream`s over tokio-util's `ReaderStream`): relative to the fastest correct other crate reading that way.\n");
     println!("Machine: a `Bytes` clone + drop (one shared reference taken and given back) takes {:.1} ns here.\n", share_cost());
     println!("| workload | chunking | implementation | MB/s | events/s | × memchr2 | × fastest peer | × fastest Stream peer | × fastest peer over reads | allocs/event | peak heap | check |");
@@ -1063,7 +1101,11 @@ fn main_with(args: Vec<String>) {
                         }
                     }
                     warm(&chunks);
-                    let r = measure(&mut || f(&chunks));
+                    let r = if cells[i].runs.is_empty() {
+                        measure(&mut || f(&chunks))
+                    } else {
+                        time_only(&mut || f(&chunks))
+                    };
                     if r.time > budget && cells[i].runs.is_empty() {
                         cells[i].cut = Some((w.bytes.len(), r.time));
                         continue;
@@ -1072,28 +1114,20 @@ fn main_with(args: Vec<String>) {
                 }
             }
             let correct = |r: &Run| r.events == w.events && r.data == w.data_bytes;
-            let base = cells[0].median().map(|b| b.time);
-            let fastest = |stream_only: bool| {
+            // The fastest peers are picked by median time; each row's ratio
+            // to one is then taken round by round (`times_faster_than`).
+            let fastest_where = |keep: &dyn Fn(&str) -> bool| {
                 DECODERS
                     .iter()
                     .zip(&cells)
-                    .filter(|((name, _), _)| {
-                        is_peer(name)
-                            && !name.contains("over reads")
-                            && (!stream_only || is_stream(name))
-                    })
-                    .filter_map(|(_, c)| c.median().filter(correct))
-                    .map(|r| r.time)
-                    .min()
+                    .filter(|((name, _), _)| is_peer(name) && keep(name))
+                    .filter_map(|(_, c)| Some((c.median().filter(correct)?.time, c)))
+                    .min_by_key(|(t, _)| *t)
+                    .map(|(_, c)| c)
             };
-            let (fastest_peer, fastest_stream_peer) = (fastest(false), fastest(true));
-            let fastest_reads_peer = DECODERS
-                .iter()
-                .zip(&cells)
-                .filter(|((name, _), _)| is_peer(name) && reads_input(name))
-                .filter_map(|(_, c)| c.median().filter(correct))
-                .map(|r| r.time)
-                .min();
+            let fastest_peer = fastest_where(&|n| !n.contains("over reads"));
+            let fastest_stream_peer = fastest_where(&|n| !n.contains("over reads") && is_stream(n));
+            let fastest_reads_peer = fastest_where(&reads_input);
             for (i, (name, _)) in DECODERS.iter().enumerate() {
                 let c = &cells[i];
                 if let Some((bytes, t)) = c.cut {
@@ -1106,25 +1140,19 @@ fn main_with(args: Vec<String>) {
                     continue;
                 }
                 let Some(r) = c.median() else { continue };
-                let ratio = base.map_or(0.0, |b| b.as_secs_f64() / r.time.as_secs_f64());
-                let vs_peer = match fastest_peer {
-                    Some(p) if !is_baseline(name) => {
-                        format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64())
-                    }
+                let ratio = c.times_faster_than(&cells[0]).unwrap_or(0.0);
+                let against = |peer: Option<&Cell>, applies: bool| match peer {
+                    Some(p) if applies => c
+                        .times_faster_than(p)
+                        .map_or("-".to_string(), |x| format!("{x:.2}")),
                     _ => "-".to_string(),
                 };
-                let vs_stream = match fastest_stream_peer {
-                    Some(p) if is_stream(name) && !name.contains("over reads") => {
-                        format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64())
-                    }
-                    _ => "-".to_string(),
-                };
-                let vs_reads = match fastest_reads_peer {
-                    Some(p) if reads_input(name) => {
-                        format!("{:.2}", p.as_secs_f64() / r.time.as_secs_f64())
-                    }
-                    _ => "-".to_string(),
-                };
+                let vs_peer = against(fastest_peer, !is_baseline(name));
+                let vs_stream = against(
+                    fastest_stream_peer,
+                    is_stream(name) && !name.contains("over reads"),
+                );
+                let vs_reads = against(fastest_reads_peer, reads_input(name));
                 let check = if is_baseline(name) {
                     "-".to_string()
                 } else if correct(&r) {
@@ -1243,7 +1271,10 @@ fn proxy_section(rounds: usize, only: Option<&str>) {
             });
             *out = n;
         };
-        let mut runs: [Vec<Run>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        let mut cells: [Cell; 3] = std::array::from_fn(|_| Cell {
+            runs: Vec::new(),
+            cut: None,
+        });
         let mut lens = [0usize; 3];
         for _ in 0..rounds {
             let mut n = 0;
@@ -1257,29 +1288,32 @@ fn proxy_section(rounds: usize, only: Option<&str>) {
                     continue;
                 }
                 warm(&chunks);
-                runs[i].push(measure(&mut || {
+                let mut run = || {
                     f(&mut n);
                     (w.events, n)
-                }));
+                };
+                let r = if cells[i].runs.is_empty() {
+                    measure(&mut run)
+                } else {
+                    time_only(&mut run)
+                };
+                cells[i].runs.push(r);
                 lens[i] = n;
             }
         }
-        let median = |rs: &mut Vec<Run>| {
-            rs.sort_by_key(|r| r.time);
-            rs[rs.len() / 2]
-        };
-        if runs.iter().any(Vec::is_empty) {
+        if cells.iter().any(|c| c.runs.is_empty()) {
             continue;
         }
-        let base = median(&mut runs[0]);
-        let prox = median(&mut runs[1]);
-        let resumed = median(&mut runs[2]);
-        for (name, r, len) in [
-            ("plain body copy", base, lens[0]),
-            ("ssewire ProxyBody (pass all)", prox, lens[1]),
-            ("ssewire ReconnectingProxyBody (pass all)", resumed, lens[2]),
-        ] {
-            let check = if len == w.bytes.len() {
+        for (i, name) in [
+            "plain body copy",
+            "ssewire ProxyBody (pass all)",
+            "ssewire ReconnectingProxyBody (pass all)",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let Some(r) = cells[i].median() else { continue };
+            let check = if lens[i] == w.bytes.len() {
                 "ok"
             } else {
                 "MISMATCH"
@@ -1288,7 +1322,7 @@ fn proxy_section(rounds: usize, only: Option<&str>) {
                 "| {} | 4k | {name} | {:.0} | {:.2} | {:.2} | {check} |",
                 w.name,
                 mbps(w.bytes.len(), r.time),
-                base.time.as_secs_f64() / r.time.as_secs_f64(),
+                cells[i].times_faster_than(&cells[0]).unwrap_or(0.0),
                 r.allocs as f64 / w.events as f64
             );
         }
@@ -1404,31 +1438,34 @@ fn encoder_section(rounds: usize, only: Option<&str>) {
             }
         });
         let mut out = Vec::with_capacity(w.bytes.len() * 2);
-        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); ENCODERS.len()];
+        let mut cells: Vec<Cell> = ENCODERS
+            .iter()
+            .map(|_| Cell {
+                runs: Vec::new(),
+                cut: None,
+            })
+            .collect();
         let mut checks: Vec<String> = vec![String::new(); ENCODERS.len()];
         for round in 0..rounds {
             for (i, (_, f)) in ENCODERS.iter().enumerate() {
-                let r = measure(&mut || f(&evs, &mut out));
-                if round == 0 {
+                let r = if round == 0 {
+                    let r = measure(&mut || f(&evs, &mut out));
                     checks[i] = check_encoded(&out, &evs);
-                }
-                runs[i].push(r);
+                    r
+                } else {
+                    time_only(&mut || f(&evs, &mut out))
+                };
+                cells[i].runs.push(r);
             }
         }
-        let median = |i: usize| {
-            let mut rs = runs[i].clone();
-            rs.sort_by_key(|r| r.time);
-            rs[rs.len() / 2]
-        };
-        let base = median(0).time;
         for (i, (name, _)) in ENCODERS.iter().enumerate() {
-            let r = median(i);
+            let Some(r) = cells[i].median() else { continue };
             println!(
                 "| {} | {name} | {:.0} | {:.0} | {:.2} | {:.2} | {} |",
                 w.name,
                 mbps(r.data, r.time),
                 r.events as f64 / r.time.as_secs_f64(),
-                base.as_secs_f64() / r.time.as_secs_f64(),
+                cells[i].times_faster_than(&cells[0]).unwrap_or(0.0),
                 r.allocs as f64 / r.events as f64,
                 checks[i]
             );
