@@ -7,7 +7,7 @@
 //! ratios to the fastest of the three.
 //!
 //! ```sh
-//! cd benches/compare && cargo run --release --bin standalone -- --rounds 5
+//! cd benches/compare && cargo run --release --bin standalone
 //! ```
 
 #[path = "../../../workloads/mod.rs"]
@@ -113,21 +113,21 @@ fn ssewire_bytes_iter(chunks: &[Bytes]) -> usize {
     n
 }
 
-/// Mean time per run over at least 20 ms of runs.
+/// Mean time per run over at least 10 ms of runs (as the main harness).
 fn time(f: Run, chunks: &[Bytes], want: usize) -> Duration {
     let t = Instant::now();
     let mut reps = 0u32;
     loop {
         assert_eq!(std::hint::black_box(f(chunks)), want, "data bytes");
         reps += 1;
-        if t.elapsed() >= Duration::from_millis(20) {
+        if t.elapsed() >= Duration::from_millis(10) {
             return t.elapsed() / reps;
         }
     }
 }
 
 fn main() {
-    let mut rounds = 5;
+    let mut rounds = 9;
     let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -167,19 +167,32 @@ fn main() {
                     times[i].push(time(*f, &chunks, w.data_bytes));
                 }
             }
+            // Medians per row; a ratio is the median over rounds of the
+            // ratio within a round, against the peer with the best median
+            // (as the main harness takes it).
+            let median = |t: &[Duration]| {
+                let mut t = t.to_vec();
+                t.sort();
+                t[t.len() / 2]
+            };
             let mbps: Vec<f64> = times
-                .iter_mut()
-                .map(|t| {
-                    t.sort();
-                    w.bytes.len() as f64 / t[rounds / 2].as_secs_f64() / 1e6
-                })
+                .iter()
+                .map(|t| w.bytes.len() as f64 / median(t).as_secs_f64() / 1e6)
                 .collect();
-            let fastest = mbps[..PEERS].iter().copied().fold(0.0, f64::max);
+            let fastest = (0..PEERS)
+                .min_by_key(|&i| median(&times[i]))
+                .expect("peers");
             for (i, (name, _)) in rows.iter().enumerate() {
                 let ratio = if i < PEERS {
                     "-".to_string()
                 } else {
-                    format!("{:.2}", mbps[i] / fastest)
+                    let mut r: Vec<f64> = times[i]
+                        .iter()
+                        .zip(&times[fastest])
+                        .map(|(a, b)| b.as_secs_f64() / a.as_secs_f64())
+                        .collect();
+                    r.sort_by(f64::total_cmp);
+                    format!("{:.2}", r[r.len() / 2])
                 };
                 println!(
                     "| {} | {cname} | {name} | {:.0} | {ratio} |",
