@@ -13,6 +13,7 @@
 //! marked). `cargo run --profile plain` measures cargo's default release
 //! settings instead of the LTO build.
 
+mod paired;
 #[path = "../../workloads/mod.rs"]
 mod workloads;
 
@@ -122,8 +123,9 @@ fn measure(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
 }
 
 /// [`measure`] without the counted run (allocations and peak left at 0):
-/// the decoder table counts them in its first round only, which leaves
-/// more of a round's time to timed runs and keeps a round short.
+/// every table counts them in a row's first round only ([`Cell::next_run`]),
+/// which leaves more of a round's time to timed runs and keeps a round
+/// short.
 fn time_only(f: &mut dyn FnMut() -> (usize, usize)) -> Run {
     let t = Instant::now();
     let mut reps = 0u32;
@@ -822,6 +824,8 @@ const ENCODERS: &[(&str, Encode)] = &[
 
 // ---------------------------------------------------------------------------
 
+/// One row's rounds in one table cell.
+#[derive(Default)]
 struct Cell {
     runs: Vec<Run>,
     cut: Option<(usize, Duration)>,
@@ -840,25 +844,21 @@ impl Cell {
         Some(m)
     }
 
-    /// How many times faster than `other` this row ran: the median over
-    /// rounds of the ratio within each round, so that both times of a ratio
-    /// were taken under the same conditions. This machine's speed shifts
-    /// for stretches of a fraction of a second to seconds (a neighbour on
-    /// the host; in one process a bare memchr over a cached 16 KiB ran at
-    /// 24-35 GB/s by stretches); two medians taken apart, each picked from
-    /// its own rounds, could each fall in a different stretch.
-    fn times_faster_than(&self, other: &Cell) -> Option<f64> {
-        let mut ratios: Vec<f64> = self
-            .runs
-            .iter()
-            .zip(&other.runs)
-            .map(|(a, b)| b.time.as_secs_f64() / a.time.as_secs_f64())
-            .collect();
-        if ratios.is_empty() {
-            return None;
+    /// This row's next round: counted ([`measure`]) while it has no round
+    /// yet, timed only ([`time_only`]) after that. The caller pushes it.
+    fn next_run(&self, f: &mut dyn FnMut() -> (usize, usize)) -> Run {
+        if self.runs.is_empty() {
+            measure(f)
+        } else {
+            time_only(f)
         }
-        ratios.sort_by(f64::total_cmp);
-        Some(ratios[ratios.len() / 2])
+    }
+
+    /// How many times faster than `other` this row ran, paired by round
+    /// ([`paired::times_faster`]).
+    fn times_faster_than(&self, other: &Cell) -> Option<f64> {
+        let times = |c: &Cell| c.runs.iter().map(|r| r.time).collect::<Vec<_>>();
+        paired::times_faster(&times(self), &times(other))
     }
 }
 
@@ -1066,13 +1066,7 @@ fn main_with(args: Vec<String>) {
                 .into_iter()
                 .map(|c| all.slice_ref(c))
                 .collect();
-            let mut cells: Vec<Cell> = DECODERS
-                .iter()
-                .map(|_| Cell {
-                    runs: Vec::new(),
-                    cut: None,
-                })
-                .collect();
+            let mut cells: Vec<Cell> = DECODERS.iter().map(|_| Cell::default()).collect();
             for _ in 0..rounds {
                 for (i, (name, f)) in DECODERS.iter().enumerate() {
                     if cells[i].cut.is_some() || skip(name) {
@@ -1101,11 +1095,7 @@ fn main_with(args: Vec<String>) {
                         }
                     }
                     warm(&chunks);
-                    let r = if cells[i].runs.is_empty() {
-                        measure(&mut || f(&chunks))
-                    } else {
-                        time_only(&mut || f(&chunks))
-                    };
+                    let r = cells[i].next_run(&mut || f(&chunks));
                     if r.time > budget && cells[i].runs.is_empty() {
                         cells[i].cut = Some((w.bytes.len(), r.time));
                         continue;
@@ -1271,10 +1261,7 @@ fn proxy_section(rounds: usize, only: Option<&str>) {
             });
             *out = n;
         };
-        let mut cells: [Cell; 3] = std::array::from_fn(|_| Cell {
-            runs: Vec::new(),
-            cut: None,
-        });
+        let mut cells: [Cell; 3] = Default::default();
         let mut lens = [0usize; 3];
         for _ in 0..rounds {
             let mut n = 0;
@@ -1292,11 +1279,7 @@ fn proxy_section(rounds: usize, only: Option<&str>) {
                     f(&mut n);
                     (w.events, n)
                 };
-                let r = if cells[i].runs.is_empty() {
-                    measure(&mut run)
-                } else {
-                    time_only(&mut run)
-                };
+                let r = cells[i].next_run(&mut run);
                 cells[i].runs.push(r);
                 lens[i] = n;
             }
@@ -1438,23 +1421,14 @@ fn encoder_section(rounds: usize, only: Option<&str>) {
             }
         });
         let mut out = Vec::with_capacity(w.bytes.len() * 2);
-        let mut cells: Vec<Cell> = ENCODERS
-            .iter()
-            .map(|_| Cell {
-                runs: Vec::new(),
-                cut: None,
-            })
-            .collect();
+        let mut cells: Vec<Cell> = ENCODERS.iter().map(|_| Cell::default()).collect();
         let mut checks: Vec<String> = vec![String::new(); ENCODERS.len()];
         for round in 0..rounds {
             for (i, (_, f)) in ENCODERS.iter().enumerate() {
-                let r = if round == 0 {
-                    let r = measure(&mut || f(&evs, &mut out));
+                let r = cells[i].next_run(&mut || f(&evs, &mut out));
+                if round == 0 {
                     checks[i] = check_encoded(&out, &evs);
-                    r
-                } else {
-                    time_only(&mut || f(&evs, &mut out))
-                };
+                }
                 cells[i].runs.push(r);
             }
         }

@@ -10,6 +10,8 @@
 //! cd benches/compare && cargo run --release --bin standalone
 //! ```
 
+#[path = "../paired.rs"]
+mod paired;
 #[path = "../../../workloads/mod.rs"]
 mod workloads;
 
@@ -167,9 +169,8 @@ fn main() {
                     times[i].push(time(*f, &chunks, w.data_bytes));
                 }
             }
-            // Medians per row; a ratio is the median over rounds of the
-            // ratio within a round, against the peer with the best median
-            // (as the main harness takes it).
+            // Medians per row; a ratio is paired by round against the peer
+            // with the best median, as the main harness takes it.
             let median = |t: &[Duration]| {
                 let mut t = t.to_vec();
                 t.sort();
@@ -183,16 +184,9 @@ fn main() {
                 .min_by_key(|&i| median(&times[i]))
                 .expect("peers");
             for (i, (name, _)) in rows.iter().enumerate() {
-                let ratio = if i < PEERS {
-                    "-".to_string()
-                } else {
-                    let mut r: Vec<f64> = times[i]
-                        .iter()
-                        .zip(&times[fastest])
-                        .map(|(a, b)| b.as_secs_f64() / a.as_secs_f64())
-                        .collect();
-                    r.sort_by(f64::total_cmp);
-                    format!("{:.2}", r[r.len() / 2])
+                let ratio = match paired::times_faster(&times[i], &times[fastest]) {
+                    Some(r) if i >= PEERS => format!("{r:.2}"),
+                    _ => "-".to_string(),
                 };
                 println!(
                     "| {} | {cname} | {name} | {:.0} | {ratio} |",
